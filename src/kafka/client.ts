@@ -1,0 +1,79 @@
+/**
+ * Builds kafkajs clients. This folder (src/kafka) is the only place that
+ * imports kafkajs, so that another client can be measured and swapped in.
+ */
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { ConfigError } from '../errors';
+
+export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/** How to reach the Kafka cluster. */
+export interface ConnectionOptions {
+  /** Bootstrap brokers, `host:port`. @defaultValue `KAFKA_BROKERS` from the environment, else `127.0.0.1:9092` */
+  brokers?: string[];
+  /** Client id sent to the brokers. @defaultValue `kafka-fusion` */
+  clientId?: string;
+  /** kafkajs log level. @defaultValue `error` */
+  logLevel?: LogLevel;
+  /** TCP connect timeout. @defaultValue 3000 */
+  connectionTimeoutMs?: number;
+  /** Request timeout. @defaultValue 30000 */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_BROKER = '127.0.0.1:9092';
+
+/** Brokers from `KAFKA_BROKERS` (comma separated), else the local broker. */
+export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env.KAFKA_BROKERS?.trim();
+  if (!raw) return [DEFAULT_BROKER];
+  return raw.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+}
+
+const LEVELS: Record<LogLevel, KafkaLogLevel> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+function logCreator() {
+  return ({ namespace, level, label, log }: LogEntry) => {
+    const { message, ...extra } = log;
+    // kafkajs logs every retried request as ERROR; they are expected while a
+    // broker restarts or a reply topic is being deleted, so keep them terse.
+    const line = `[kafkajs ${label}] ${namespace}: ${message}`;
+    const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+    if (level <= KafkaLogLevel.ERROR) console.error(line + detail);
+    else console.log(line + detail);
+  };
+}
+
+export function resolveConnection(options: ConnectionOptions = {}): Required<ConnectionOptions> {
+  const brokers = options.brokers ?? brokersFromEnv();
+  if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^\s:]+:\d+$/.test(b))) {
+    throw new ConfigError('brokers', `expected a non-empty list of "host:port", got ${JSON.stringify(brokers)}`);
+  }
+  const logLevel = options.logLevel ?? 'error';
+  if (!(logLevel in LEVELS)) throw new ConfigError('logLevel', `must be one of ${Object.keys(LEVELS).join(', ')}`);
+  return {
+    brokers,
+    clientId: options.clientId ?? 'kafka-fusion',
+    logLevel,
+    connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30000,
+  };
+}
+
+export function createKafka(connection: Required<ConnectionOptions>): Kafka {
+  const config: KafkaConfig = {
+    brokers: connection.brokers,
+    clientId: connection.clientId,
+    logLevel: LEVELS[connection.logLevel],
+    logCreator,
+    connectionTimeout: connection.connectionTimeoutMs,
+    requestTimeout: connection.requestTimeoutMs,
+  };
+  return new Kafka(config);
+}

@@ -1,0 +1,184 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { TransportError } from '../errors';
+import { createKafka, resolveConnection, type ConnectionOptions } from './client';
+import { LIBRARY_TOPIC_PREFIX } from './naming';
+
+export interface TopicSpec {
+  topic: string;
+  /** @defaultValue 1 */
+  partitions?: number;
+}
+
+/**
+ * Topic administration for one owner (a Reactor, a Pipeline, a script).
+ * Deletions are queued and run in the background, batched, once per topic:
+ * `deleteTopics` on a topic that is already gone retries for seconds, so it
+ * never sits on a caller's critical path.
+ */
+export class TopicAdmin {
+  private admin: Admin | undefined;
+  private connecting: Promise<Admin> | undefined;
+  private readonly pendingDeletes = new Set<string>();
+  private deleting: Promise<void> | undefined;
+
+  constructor(private readonly kafka: Kafka) {}
+
+  private connect(): Promise<Admin> {
+    if (this.admin) return Promise.resolve(this.admin);
+    this.connecting ??= (async () => {
+      // Few retries: admin calls here are either on a caller's deadline
+      // (create) or background best effort (delete, swept later).
+      const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+      try {
+        await admin.connect();
+      } catch (e) {
+        this.connecting = undefined;
+        throw new TransportError('admin could not connect', e);
+      }
+      this.admin = admin;
+      return admin;
+    })();
+    return this.connecting;
+  }
+
+  /** Create topics and wait for their leaders (so a produce right after succeeds). */
+  async create(specs: TopicSpec[], timeoutMs = 10000): Promise<void> {
+    const admin = await this.connect();
+    try {
+      await admin.createTopics({
+        topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions ?? 1, replicationFactor: -1 })),
+        waitForLeaders: true,
+        timeout: timeoutMs,
+      });
+    } catch (e) {
+      throw new TransportError(`could not create ${specs.map((s) => s.topic).join(', ')}`, e);
+    }
+  }
+
+  /** Names of topics starting with `prefix`. */
+  async list(prefix: string = LIBRARY_TOPIC_PREFIX): Promise<string[]> {
+    const admin = await this.connect();
+    try {
+      return (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort();
+    } catch (e) {
+      throw new TransportError('could not list topics', e);
+    }
+  }
+
+  async exists(topic: string): Promise<boolean> {
+    const admin = await this.connect();
+    return (await admin.listTopics()).includes(topic);
+  }
+
+  /** Queue topics for deletion in the background; `flush()` waits for it. */
+  scheduleDelete(topics: string[]): void {
+    for (const t of topics) this.pendingDeletes.add(t);
+    this.deleting ??= this.drainDeletes().finally(() => {
+      this.deleting = undefined;
+      if (this.pendingDeletes.size > 0) this.scheduleDelete([]);
+    });
+  }
+
+  private async drainDeletes(): Promise<void> {
+    while (this.pendingDeletes.size > 0) {
+      const batch = [...this.pendingDeletes];
+      this.pendingDeletes.clear();
+      try {
+        await this.deleteNow(batch);
+      } catch (e) {
+        // A topic we could not delete is left to `sweep` and to shutdown;
+        // report it without failing anybody's call.
+        this.onDeleteError(batch, e);
+      }
+    }
+  }
+
+  /** Called when a background delete fails. */
+  onDeleteError: (topics: string[], error: unknown) => void = (topics, error) => {
+    console.error(`kafka-fusion: could not delete ${topics.join(', ')}: ${(error as Error).message}`);
+  };
+
+  /** Delete topics now, ignoring those that are already gone. */
+  async deleteNow(topics: string[], timeoutMs = 10000): Promise<void> {
+    if (topics.length === 0) return;
+    const admin = await this.connect();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return;
+    try {
+      await admin.deleteTopics({ topics: present, timeout: timeoutMs });
+    } catch (e) {
+      throw new TransportError(`could not delete ${present.join(', ')}`, e);
+    }
+  }
+
+  /** Wait until every scheduled deletion has run. */
+  async flush(): Promise<void> {
+    while (this.deleting) await this.deleting;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    const admin = this.admin ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
+    this.admin = undefined;
+    this.connecting = undefined;
+    if (admin) await admin.disconnect();
+  }
+}
+
+/** A TopicAdmin with its own client, for scripts and tests. */
+export function topicAdmin(connection: ConnectionOptions = {}): TopicAdmin {
+  return new TopicAdmin(createKafka(resolveConnection({ logLevel: 'nothing', ...connection })));
+}
+
+/** Create topics that may already exist (idempotent); waits for leaders. */
+export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOptions = {}): Promise<void> {
+  const admin = topicAdmin(connection);
+  try {
+    await admin.create(specs);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Delete library-created topics (`kafka-fusion.` prefix by default) and return their names. */
+export async function deleteTopicsByPrefix(prefix: string = LIBRARY_TOPIC_PREFIX, connection: ConnectionOptions = {}): Promise<string[]> {
+  const admin = topicAdmin(connection);
+  try {
+    const topics = await admin.list(prefix);
+    await admin.deleteNow(topics);
+    return topics;
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Resolves when the cluster answers an admin round trip: describe the
+ * cluster, then create, list and delete a probe topic. Rejects with what
+ * failed last when `timeoutMs` runs out.
+ */
+export async function probeBroker(connection: ConnectionOptions = {}, timeoutMs = 60000): Promise<{ brokers: number; elapsedMs: number }> {
+  const started = Date.now();
+  let last: unknown;
+  while (Date.now() - started < timeoutMs) {
+    const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
+    const admin = kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      const probe = `${LIBRARY_TOPIC_PREFIX}probe.${process.pid}.${Date.now()}`;
+      await admin.createTopics({ topics: [{ topic: probe, numPartitions: 1 }], waitForLeaders: true, timeout: 5000 });
+      const listed = await admin.listTopics();
+      if (!listed.includes(probe)) throw new Error(`probe topic ${probe} was created but not listed`);
+      await admin.deleteTopics({ topics: [probe], timeout: 5000 });
+      return { brokers: cluster.brokers.length, elapsedMs: Date.now() - started };
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+  throw new TransportError(`Kafka at ${(connection.brokers ?? resolveConnection(connection).brokers).join(',')} did not answer within ${timeoutMs} ms`, last);
+}

@@ -1,0 +1,104 @@
+/**
+ * The wire format (docs/protocol.md). Plain JSON so that a service in any
+ * language can take part. Field names are fixed here and nowhere else:
+ * fusion-clj once wrote `:return-topic` and read `:response-topic`, and its
+ * Reactor never answered; a test pins these names to the documented ones.
+ */
+import { ProtocolError, type WireError } from '../errors';
+
+export const FIELDS = {
+  data: 'data',
+  returnTopic: 'returnTopic',
+  correlationId: 'correlationId',
+  result: 'result',
+  error: 'error',
+} as const;
+
+/** A request: the value of a message on a service's topic. */
+export interface RequestEnvelope<T = unknown> {
+  data: T;
+  /** Where the reply goes; absent means fire and forget. */
+  returnTopic?: string;
+  /** Echoed in the reply so that the caller can match it. */
+  correlationId?: string;
+}
+
+export interface ResultReply<R = unknown> {
+  correlationId: string;
+  result: R;
+}
+
+export interface ErrorReply {
+  correlationId: string;
+  error: WireError;
+}
+
+export type ReplyEnvelope<R = unknown> = ResultReply<R> | ErrorReply;
+
+export function isErrorReply(reply: ReplyEnvelope): reply is ErrorReply {
+  return FIELDS.error in reply;
+}
+
+export function encodeRequest(request: RequestEnvelope): string {
+  const out: Record<string, unknown> = { [FIELDS.data]: request.data ?? null };
+  if (request.returnTopic !== undefined) out[FIELDS.returnTopic] = request.returnTopic;
+  if (request.correlationId !== undefined) out[FIELDS.correlationId] = request.correlationId;
+  return JSON.stringify(out);
+}
+
+export function encodeResult(correlationId: string, result: unknown): string {
+  // JSON has no `undefined`: a procFn that returns nothing replies with null.
+  return JSON.stringify({ [FIELDS.correlationId]: correlationId, [FIELDS.result]: result === undefined ? null : result });
+}
+
+export function encodeError(correlationId: string, error: WireError): string {
+  return JSON.stringify({ [FIELDS.correlationId]: correlationId, [FIELDS.error]: { name: error.name, message: error.message } });
+}
+
+function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
+  if (value === null) throw new ProtocolError(`${what} has no value`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch (e) {
+    throw new ProtocolError(`${what} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ProtocolError(`${what} must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function optionalString(obj: Record<string, unknown>, field: string, what: string): string | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new ProtocolError(`${what}: "${field}" must be a non-empty string`);
+  return v;
+}
+
+/** Untrusted bytes → request envelope, or ProtocolError saying what is wrong. */
+export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
+  const obj = parseObject(value, 'request');
+  if (!(FIELDS.data in obj)) throw new ProtocolError(`request has no "${FIELDS.data}" field`);
+  const request: RequestEnvelope = { data: obj[FIELDS.data] };
+  const returnTopic = optionalString(obj, FIELDS.returnTopic, 'request');
+  const correlationId = optionalString(obj, FIELDS.correlationId, 'request');
+  if (returnTopic !== undefined) request.returnTopic = returnTopic;
+  if (correlationId !== undefined) request.correlationId = correlationId;
+  return request;
+}
+
+/** Untrusted bytes → reply envelope, or ProtocolError saying what is wrong. */
+export function decodeReply(value: Buffer | string | null): ReplyEnvelope {
+  const obj = parseObject(value, 'reply');
+  const correlationId = optionalString(obj, FIELDS.correlationId, 'reply');
+  if (correlationId === undefined) throw new ProtocolError(`reply has no "${FIELDS.correlationId}"`);
+  if (FIELDS.error in obj) {
+    const err = obj[FIELDS.error];
+    if (typeof err !== 'object' || err === null) throw new ProtocolError(`reply: "${FIELDS.error}" must be an object`);
+    const { name, message } = err as Record<string, unknown>;
+    return { correlationId, error: { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : JSON.stringify(err) } };
+  }
+  if (!(FIELDS.result in obj)) throw new ProtocolError(`reply has neither "${FIELDS.result}" nor "${FIELDS.error}"`);
+  return { correlationId, result: obj[FIELDS.result] };
+}
