@@ -1,0 +1,64 @@
+/** Injects dependency results into a node's args. `depResults` follow the node's `deps` order. */
+export type ArgIn = (args: readonly unknown[], depResults: readonly unknown[]) => unknown[];
+
+/** One call of a deps map: its `args` are sent as the request's data to `topic`. */
+export interface CallSpec {
+  topic: string;
+  args: unknown[];
+  /** Names of nodes whose results this node needs. */
+  deps?: string[];
+  /** How dep results join `args`. @defaultValue appendResults (fusion's `conj`) */
+  argIn?: ArgIn;
+}
+
+/** Named calls, as returned by a Reactor's depsFn. */
+export type DepsMap = Record<string, CallSpec>;
+
+export interface PlanNode {
+  readonly id: string;
+  readonly topic: string;
+  readonly args: readonly unknown[];
+  readonly deps: readonly string[];
+  readonly dependents: readonly string[];
+  readonly argIn: ArgIn;
+}
+
+/** A validated, immutable DAG. Per-run state lives in runPlan, never here. */
+export interface Plan {
+  readonly nodes: ReadonlyMap<string, PlanNode>;
+  /** A topological order (deterministic: ties keep the deps map's key order). */
+  readonly order: readonly string[];
+  /** Nodes with no deps. */
+  readonly roots: readonly string[];
+}
+
+export type NodeStatus = 'done' | 'failed' | 'skipped';
+
+export interface NodeOutcome {
+  id: string;
+  topic: string;
+  status: NodeStatus;
+  /** Args as sent (after injection). */
+  args?: unknown[];
+  result?: unknown;
+  error?: unknown;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface RunResult {
+  results: Record<string, unknown>;
+  outcomes: Record<string, NodeOutcome>;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** Performs one node's call; must honour `signal`. */
+export type CallNode = (node: PlanNode, args: unknown[], signal: AbortSignal) => Promise<unknown>;
+
+export interface RunOptions {
+  /** Aborts the run: calls in flight get the abort, nothing new starts. */
+  signal?: AbortSignal;
+  /** Clock for timings. @defaultValue Date.now */
+  now?: () => number;
+}

@@ -1,0 +1,38 @@
+/** kafka-fusion: callback behaviour for Kafka microservices. The one public entry. */
+export {
+  ERROR_CODES,
+  FusionError,
+  ConfigError,
+  StateError,
+  DagValidationError,
+  DagCycleError,
+  UnknownDependencyError,
+  DagRunError,
+  CallTimeoutError,
+  RemoteError,
+  ProtocolError,
+  TransportError,
+  isFusionError,
+  isRetriable,
+} from './errors';
+export type { ErrorCode, WireError } from './errors';
+
+export { buildPlan, runPlan, appendResults, prependResults } from './dag';
+export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult } from './dag';
+
+export type { RequestEnvelope, ReplyEnvelope, ResultReply, ErrorReply } from './protocol/envelope';
+
+export { elements, reactor, shutdownReactor, ReactorElements } from './reactor/reactor';
+export { REACTOR_DEFAULTS } from './reactor/options';
+export type { ReactorOptions } from './reactor/options';
+export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
+
+export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
+export type { PipelineOptions, SendOptions, RequestOptions, BatchItem } from './pipeline/pipeline';
+export type { CallOutcome, CallTimings } from './kafka/ephemeral';
+
+export { brokersFromEnv } from './kafka/client';
+export type { ConnectionOptions, LogLevel } from './kafka/client';
+export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';
+export { ensureTopics, deleteTopicsByPrefix } from './kafka/topics';
+export type { TopicSpec } from './kafka/topics';

@@ -1,0 +1,122 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import { TransportError } from '../errors';
+
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  topic: string;
+  /** Where a new group starts: the beginning of the topic, or its end. */
+  fromBeginning: boolean;
+  /** Commit offsets (after each message is handled). */
+  autoCommit: boolean;
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** How long a fetch waits for data; also bounds how long stop() takes. */
+  maxWaitTimeInMs?: number;
+  /** Deadline for the first assignment after start(). */
+  joinTimeoutMs: number;
+}
+
+/** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
+export type MessageHandler = (message: InboundMessage, heartbeat: () => Promise<void>) => Promise<void>;
+
+function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? String(v[0]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  }
+  return out;
+}
+
+/**
+ * A consumer in a group, reading one topic. kafkajs has no manual
+ * assignment, so even a one-reply listener joins a group; `start()`
+ * resolves once the group is joined (the first assignment is known).
+ */
+export class GroupConsumer {
+  private consumer: Consumer | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Milliseconds the first join took (kafkajs' own measure). */
+  joinDurationMs: number | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: GroupConsumerOptions,
+  ) {}
+
+  async start(handle: MessageHandler): Promise<void> {
+    const o = this.options;
+    const consumer = this.kafka.consumer({
+      groupId: o.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      maxWaitTimeInMs: o.maxWaitTimeInMs,
+    });
+    this.consumer = consumer;
+    let removeJoin = () => {};
+    let removeCrash = () => {};
+    const joined = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
+      removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        clearTimeout(timer);
+        this.joinDurationMs = e.payload.duration;
+        resolve();
+      });
+      removeCrash = consumer.on(consumer.events.CRASH, (e) => {
+        clearTimeout(timer);
+        reject(new TransportError(`consumer of "${o.topic}" crashed`, e.payload.error));
+      });
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning });
+      await consumer.run({
+        autoCommit: o.autoCommit,
+        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          await handle(
+            {
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key === null ? null : message.key.toString('utf8'),
+              value: message.value,
+              headers: headersOf(message.headers as Record<string, unknown> | undefined),
+              timestamp: message.timestamp,
+            },
+            heartbeat,
+          );
+        },
+      });
+      await joined;
+    } catch (e) {
+      await this.stop().catch(() => undefined);
+      throw e instanceof TransportError ? e : new TransportError(`could not consume "${o.topic}"`, e);
+    } finally {
+      removeJoin();
+      removeCrash();
+    }
+  }
+
+  /** Stop fetching, wait for the handler in progress, leave the group. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      if (consumer) await consumer.disconnect();
+    })();
+    return this.stopping;
+  }
+}

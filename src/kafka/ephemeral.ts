@@ -1,0 +1,169 @@
+import type { Kafka } from 'kafkajs';
+import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
+import { decodeReply, encodeRequest, isErrorReply } from '../protocol/envelope';
+import { GroupConsumer } from './consumer';
+import { newCorrelationId, newEphemeralTopic } from './naming';
+import type { Producers } from './producer';
+import type { TopicAdmin } from './topics';
+
+/** Where one ephemeral call spent its time, in milliseconds. */
+export interface CallTimings {
+  /** createTopics, leaders awaited. */
+  createTopicMs: number;
+  /** Reply listener: connect, subscribe, group join. */
+  joinMs: number;
+  /** Request sent → reply received. */
+  roundTripMs: number;
+  /** From the call to the result. */
+  totalMs: number;
+}
+
+export interface CallOptions {
+  /** Deadline of the whole call (topic, listener, round trip). */
+  timeoutMs: number;
+  /** DAG node name, for errors. */
+  node?: string;
+  key?: string | null;
+  signal?: AbortSignal;
+}
+
+export interface CallOutcome<R> {
+  result: R;
+  correlationId: string;
+  returnTopic: string;
+  timings: CallTimings;
+}
+
+export interface EphemeralRequesterOptions {
+  topicPrefix: string;
+  /** Fetch wait of reply listeners; bounds how long their disconnect takes. */
+  listenerMaxWaitMs: number;
+}
+
+/**
+ * Request/reply on a fresh return topic per call (fusion-clj's model), without
+ * fusion-clj's lost-reply bug: the topic is created (leaders awaited) and its
+ * listener has joined, reading from the beginning, before the request is
+ * sent; a reply can only land where it will be read. The topic is deleted
+ * once, in the background, after its listener has left.
+ */
+export class EphemeralRequester {
+  /** Return topics created and not yet deleted. */
+  readonly owned = new Set<string>();
+  private readonly cleanups = new Set<Promise<void>>();
+  private readonly active = new Set<AbortController>();
+  private closed = false;
+  /** Replies whose correlation id matched no pending call. */
+  ignoredReplies = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: TopicAdmin,
+    private readonly producers: Producers,
+    private readonly options: EphemeralRequesterOptions,
+  ) {}
+
+  async call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
+    if (this.closed) throw new StateError('requester is closed');
+    const started = Date.now();
+    const returnTopic = newEphemeralTopic(this.options.topicPrefix);
+    const correlationId = newCorrelationId();
+    const local = new AbortController();
+    this.active.add(local);
+    const onOuterAbort = () => local.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (opts.signal?.aborted) local.abort(opts.signal.reason);
+
+    let listener: GroupConsumer | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), opts.timeoutMs);
+        local.signal.addEventListener('abort', () => reject(local.signal.reason ?? new StateError('call aborted')), { once: true });
+        if (local.signal.aborted) reject(local.signal.reason ?? new StateError('call aborted'));
+      });
+      deadline.catch(() => undefined);
+      const race = <T>(p: Promise<T>) => Promise.race([p, deadline]);
+
+      this.owned.add(returnTopic);
+      await race(this.admin.create([{ topic: returnTopic }], opts.timeoutMs));
+      const createdAt = Date.now();
+
+      let resolveReply!: (v: R) => void;
+      let rejectReply!: (e: unknown) => void;
+      const reply = new Promise<R>((res, rej) => {
+        resolveReply = res;
+        rejectReply = rej;
+      });
+      reply.catch(() => undefined);
+      listener = new GroupConsumer(this.kafka, {
+        groupId: returnTopic,
+        topic: returnTopic,
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs: this.options.listenerMaxWaitMs,
+        joinTimeoutMs: opts.timeoutMs,
+      });
+      await race(
+        listener.start(async (message) => {
+          try {
+            const envelope = decodeReply(message.value);
+            if (envelope.correlationId !== correlationId) {
+              this.ignoredReplies++;
+              return;
+            }
+            if (isErrorReply(envelope)) rejectReply(new RemoteError(topic, envelope.error, opts.node));
+            else resolveReply(envelope.result as R);
+          } catch (e) {
+            rejectReply(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
+          }
+        }),
+      );
+      const joinedAt = Date.now();
+      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId }) }]));
+      const result = await race(reply);
+      const done = Date.now();
+      return {
+        result,
+        correlationId,
+        returnTopic,
+        timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started },
+      };
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+      this.active.delete(local);
+      this.cleanup(returnTopic, listener);
+    }
+  }
+
+  /** Off the critical path: the listener leaves, then the topic is deleted (once). */
+  private cleanup(returnTopic: string, listener: GroupConsumer | undefined): void {
+    const work = (async () => {
+      if (listener) await listener.stop().catch(() => undefined);
+      // A create that timed out may still have happened: delete regardless
+      // (deletion skips names that do not exist).
+      this.admin.scheduleDelete([returnTopic]);
+      await this.admin.flush();
+      this.owned.delete(returnTopic);
+    })();
+    this.cleanups.add(work);
+    void work.finally(() => this.cleanups.delete(work));
+  }
+
+  /** Wait until every finished call's topic is gone. */
+  async settle(): Promise<void> {
+    while (this.cleanups.size > 0) await Promise.all([...this.cleanups]);
+  }
+
+  /** Abort calls in flight, then delete every topic this requester created. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.active) c.abort(new StateError('requester is shutting down'));
+    await this.settle();
+    if (this.owned.size > 0) {
+      await this.admin.deleteNow([...this.owned]);
+      this.owned.clear();
+    }
+  }
+}

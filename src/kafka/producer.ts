@@ -1,0 +1,100 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { TransportError } from '../errors';
+import { isEphemeralTopic } from './naming';
+
+export interface OutboundMessage {
+  key?: string | null;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Producing for one owner. Stable topics (services' topics, main topics) go
+ * through one long-lived producer whose connect is memoised.
+ *
+ * Replies to *ephemeral* return topics go through a one-shot producer
+ * (connect, send, disconnect). kafkajs #1622: a producer remembers every topic
+ * it ever sent to and refreshes metadata for all of them; once one of them is
+ * deleted (as every ephemeral return topic is, right after its reply), every
+ * later refresh fails and the producer can no longer send to any new topic.
+ * A producer that never outlives the topics it targeted cannot hit that, and
+ * it cannot re-create a deleted return topic on brokers that auto-create.
+ */
+export class Producers {
+  private shared: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+  private readonly oneShots = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly ephemeralPrefix: string,
+  ) {}
+
+  private newProducer(): Producer {
+    return this.kafka.producer({ allowAutoTopicCreation: false });
+  }
+
+  /** Connect the shared producer (memoised; concurrent callers share one attempt). */
+  connect(): Promise<Producer> {
+    if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
+    if (this.shared) return Promise.resolve(this.shared);
+    this.connecting ??= (async () => {
+      const producer = this.newProducer();
+      try {
+        await producer.connect();
+      } catch (e) {
+        this.connecting = undefined;
+        throw new TransportError('producer could not connect', e);
+      }
+      this.shared = producer;
+      return producer;
+    })();
+    return this.connecting;
+  }
+
+  /** Send to a stable topic through the shared producer. */
+  async send(topic: string, messages: OutboundMessage[]): Promise<void> {
+    const producer = await this.connect();
+    try {
+      await producer.send({ topic, messages });
+    } catch (e) {
+      throw new TransportError(`could not send to "${topic}"`, e);
+    }
+  }
+
+  /** Send through a producer that exists only for this send. */
+  sendOnce(topic: string, messages: OutboundMessage[]): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
+    const work = (async () => {
+      const producer = this.newProducer();
+      try {
+        await producer.connect();
+        await producer.send({ topic, messages });
+      } catch (e) {
+        throw new TransportError(`could not send to "${topic}"`, e);
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    })();
+    const tracked = work.catch(() => undefined);
+    this.oneShots.add(tracked);
+    void tracked.finally(() => this.oneShots.delete(tracked));
+    return work;
+  }
+
+  /** A reply: one-shot producer for ephemeral return topics, the shared one otherwise. */
+  sendReply(topic: string, message: OutboundMessage): Promise<void> {
+    return isEphemeralTopic(topic, this.ephemeralPrefix) ? this.sendOnce(topic, [message]) : this.send(topic, [message]);
+  }
+
+  /** Wait for one-shot sends, then disconnect the shared producer. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.oneShots]);
+    const producer = this.shared ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
+    this.shared = undefined;
+    this.connecting = undefined;
+    if (producer) await producer.disconnect();
+  }
+}

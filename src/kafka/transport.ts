@@ -1,0 +1,42 @@
+import { createKafka, resolveConnection, type ConnectionOptions } from './client';
+import { EphemeralRequester } from './ephemeral';
+import { Producers } from './producer';
+import { TopicAdmin } from './topics';
+import type { Kafka } from 'kafkajs';
+
+export interface TransportOptions {
+  connection: ConnectionOptions;
+  ephemeralTopicPrefix: string;
+  listenerMaxWaitMs: number;
+}
+
+/** The Kafka plumbing a Reactor or a Pipeline owns: one client, admin, producers, requester. */
+export class Transport {
+  readonly kafka: Kafka;
+  readonly admin: TopicAdmin;
+  readonly producers: Producers;
+  readonly requester: EphemeralRequester;
+
+  constructor(options: TransportOptions) {
+    this.kafka = createKafka(resolveConnection(options.connection));
+    this.admin = new TopicAdmin(this.kafka);
+    this.producers = new Producers(this.kafka, options.ephemeralTopicPrefix);
+    this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
+      topicPrefix: options.ephemeralTopicPrefix,
+      listenerMaxWaitMs: options.listenerMaxWaitMs,
+    });
+  }
+
+  /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
+  async close(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const step of [() => this.requester.close(), () => this.producers.close(), () => this.admin.close()]) {
+      try {
+        await step();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+}

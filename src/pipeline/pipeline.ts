@@ -1,0 +1,146 @@
+import { ConfigError, StateError } from '../errors';
+import type { ConnectionOptions } from '../kafka/client';
+import type { CallOutcome } from '../kafka/ephemeral';
+import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
+import { Transport } from '../kafka/transport';
+import { encodeRequest } from '../protocol/envelope';
+
+export interface PipelineOptions {
+  /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
+  connection?: ConnectionOptions;
+  /** Default deadline of `request`. @defaultValue 30000 */
+  requestTimeoutMs?: number;
+  /** Prefix of the ephemeral return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
+  ephemeralTopicPrefix?: string;
+  /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
+  listenerMaxWaitMs?: number;
+}
+
+export const PIPELINE_DEFAULTS = {
+  connection: {},
+  requestTimeoutMs: 30000,
+  ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
+  listenerMaxWaitMs: 100,
+} satisfies Required<PipelineOptions>;
+
+export interface SendOptions {
+  /** Message key: decides the partition. */
+  key?: string;
+}
+
+export interface RequestOptions extends SendOptions {
+  /** Deadline for the result. @defaultValue the Pipeline's requestTimeoutMs */
+  timeoutMs?: number;
+  /** Abort the request early. */
+  signal?: AbortSignal;
+}
+
+export interface BatchItem<T> {
+  data: T;
+  key?: string;
+}
+
+type State = 'idle' | 'running' | 'closing' | 'closed';
+
+export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...PIPELINE_DEFAULTS, ...defined } as Required<PipelineOptions>;
+  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) {
+    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new ConfigError(k, `must be a positive number, got ${String(o[k])}`);
+  }
+  if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
+  return o;
+}
+
+/**
+ * The producer gateway for API servers: `send` (fire and forget),
+ * `sendBatch`, and `request` (send, wait for the result on a fresh return
+ * topic, with a deadline).
+ */
+export class Pipeline {
+  readonly options: Required<PipelineOptions>;
+  private state: State = 'idle';
+  private transport: Transport | undefined;
+  private starting: Promise<this> | undefined;
+  private closing: Promise<void> | undefined;
+
+  /** Validates options; does no I/O. */
+  constructor(options: PipelineOptions = {}) {
+    this.options = resolvePipelineOptions(options);
+  }
+
+  /** Connects the producer. Idempotent. */
+  start(): Promise<this> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}`));
+    this.starting ??= (async () => {
+      const o = this.options;
+      this.transport = new Transport({ connection: o.connection, ephemeralTopicPrefix: o.ephemeralTopicPrefix, listenerMaxWaitMs: o.listenerMaxWaitMs });
+      try {
+        await this.transport.producers.connect();
+      } catch (e) {
+        this.starting = undefined;
+        await this.transport.close().catch(() => undefined);
+        throw e;
+      }
+      this.state = 'running';
+      return this;
+    })();
+    return this.starting;
+  }
+
+  private running(topic: string): Transport {
+    if (this.state !== 'running' || !this.transport) throw new StateError(`pipeline is ${this.state}; call start() first`);
+    if (!isValidTopicName(topic)) throw new ConfigError('topic', `not a valid Kafka topic name: ${JSON.stringify(topic)}`);
+    return this.transport;
+  }
+
+  /** Fire and forget: no return topic, nobody replies. */
+  async send<T>(topic: string, data: T, options: SendOptions = {}): Promise<void> {
+    await this.running(topic).producers.send(topic, [{ key: options.key ?? null, value: encodeRequest({ data }) }]);
+  }
+
+  /** Fire and forget, many at once; each item's key decides its partition. */
+  async sendBatch<T>(topic: string, items: BatchItem<T>[]): Promise<void> {
+    const transport = this.running(topic);
+    if (!Array.isArray(items)) throw new ConfigError('items', 'must be an array');
+    if (items.length === 0) return;
+    await transport.producers.send(topic, items.map((i) => ({ key: i.key ?? null, value: encodeRequest({ data: i.data }) })));
+  }
+
+  /** Send and wait for the result; rejects with CallTimeoutError, RemoteError... */
+  async request<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<R> {
+    return (await this.call<R, T>(topic, data, options)).result;
+  }
+
+  /** `request`, with the return topic, correlation id and where the time went. */
+  call<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<CallOutcome<R>> {
+    let transport: Transport;
+    try {
+      transport = this.running(topic);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) return Promise.reject(new ConfigError('timeoutMs', `must be a positive number, got ${String(timeoutMs)}`));
+    return transport.requester.call<R>(topic, data, { timeoutMs, key: options.key, signal: options.signal });
+  }
+
+  /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closing';
+      await this.starting?.catch(() => undefined);
+      try {
+        await this.transport?.close();
+      } finally {
+        this.state = 'closed';
+      }
+    })();
+    return this.closing;
+  }
+}
+
+/** A started Pipeline. */
+export function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  return new Pipeline(options).start();
+}

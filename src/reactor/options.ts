@@ -1,0 +1,69 @@
+import type { Subject } from 'rxjs';
+import { ConfigError } from '../errors';
+import type { ConnectionOptions } from '../kafka/client';
+import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
+import type { ReactorOutput } from './types';
+
+/** Everything a Reactor runs on (fusion-clj's `elements`). */
+export interface ReactorOptions<T = unknown, R = unknown> {
+  /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
+  connection?: ConnectionOptions;
+  /** The topic this Reactor consumes. Required; must exist. */
+  mainTopic: string;
+  /** Consumer group; Reactors sharing it share the main topic's partitions. Required. */
+  groupId: string;
+  /** Receives `{ message, result }` (or `{ message, error }`) for every message; completed at shutdown. */
+  subject?: Subject<ReactorOutput<T, R>>;
+  /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
+  callTimeoutMs?: number;
+  /** Where a *new* group starts reading the main topic. @defaultValue false (only new messages) */
+  fromBeginning?: boolean;
+  /** Partitions of the main topic handled at once (messages of one partition run in order). @defaultValue 1 */
+  partitionsConsumedConcurrently?: number;
+  /** How long shutdown waits for messages in progress. @defaultValue 30000 */
+  drainTimeoutMs?: number;
+  /** Deadline for joining the main topic's group at start. @defaultValue 60000 */
+  joinTimeoutMs?: number;
+  /** Consumer session timeout; must exceed the heartbeat interval by 3×. @defaultValue 30000 */
+  sessionTimeoutMs?: number;
+  /** Prefix of the ephemeral return topics this Reactor creates. @defaultValue `kafka-fusion.reply.` */
+  ephemeralTopicPrefix?: string;
+  /** Fetch wait of ephemeral reply listeners (bounds their shutdown). @defaultValue 100 */
+  listenerMaxWaitMs?: number;
+  /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
+  onError?: (error: unknown) => void;
+}
+
+export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, 'subject'>> & Pick<ReactorOptions<T, R>, 'subject'>;
+
+export const REACTOR_DEFAULTS = {
+  connection: {},
+  callTimeoutMs: 30000,
+  fromBeginning: false,
+  partitionsConsumedConcurrently: 1,
+  drainTimeoutMs: 30000,
+  joinTimeoutMs: 60000,
+  sessionTimeoutMs: 30000,
+  ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
+  listenerMaxWaitMs: 100,
+  onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
+} satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId'>;
+
+function positive(path: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(path, `must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+/** Merge defaults (skipping `undefined`), validate, never mutate the input. */
+export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): ResolvedReactorOptions<T, R> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('elements', 'expected an options object');
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ReactorOptions<T, R>;
+  const o = { ...REACTOR_DEFAULTS, ...defined } as ResolvedReactorOptions<T, R>;
+  if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
+  if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) positive(k, o[k]);
+  if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
+  if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
+  if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
+  return o;
+}

@@ -1,0 +1,210 @@
+import { buildPlan, runPlan, type RunResult } from '../dag';
+import { ConfigError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
+import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
+import { isValidTopicName } from '../kafka/naming';
+import { Transport } from '../kafka/transport';
+import { decodeRequest, encodeError, encodeResult } from '../protocol/envelope';
+import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
+import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
+
+type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
+const HEARTBEAT_EVERY_MS = 1000;
+
+/**
+ * A Reactor: consumes a main topic; for each message runs the calls its
+ * `depsFn` names as a DAG over Kafka, then `procFn`, and sends the result to
+ * the message's return topic and to the Subject. Made by `elements()`,
+ * started by the function `reactor(depsFn, procFn)` returns, stopped by
+ * `shutdownReactor()`.
+ */
+export class ReactorElements<T = unknown, R = unknown> {
+  readonly options: ResolvedReactorOptions<T, R>;
+  private state: State = 'idle';
+  private transport: Transport | undefined;
+  private consumer: GroupConsumer | undefined;
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping: Promise<void> | undefined;
+
+  /** Validates options; does no I/O. */
+  constructor(options: ReactorOptions<T, R>) {
+    this.options = resolveReactorOptions(options);
+  }
+
+  get status(): State {
+    return this.state;
+  }
+
+  /** Topics this Reactor created for its calls and has not deleted yet. */
+  get ownedTopics(): string[] {
+    return this.transport ? [...this.transport.requester.owned] : [];
+  }
+
+  /** Connects, joins the main topic's group; resolves once it is consuming. */
+  async start(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<this> {
+    if (this.state !== 'idle') throw new StateError(`a Reactor starts once; this one is ${this.state}`);
+    if (typeof depsFn !== 'function') throw new ConfigError('depsFn', 'must be a function');
+    if (typeof procFn !== 'function') throw new ConfigError('procFn', 'must be a function');
+    this.state = 'starting';
+    const o = this.options;
+    const transport = new Transport({ connection: o.connection, ephemeralTopicPrefix: o.ephemeralTopicPrefix, listenerMaxWaitMs: o.listenerMaxWaitMs });
+    this.transport = transport;
+    try {
+      if (!(await transport.admin.exists(o.mainTopic))) {
+        throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
+      }
+      await transport.producers.connect();
+      this.consumer = new GroupConsumer(transport.kafka, {
+        groupId: o.groupId,
+        topic: o.mainTopic,
+        fromBeginning: o.fromBeginning,
+        autoCommit: true,
+        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+        sessionTimeoutMs: o.sessionTimeoutMs,
+        joinTimeoutMs: o.joinTimeoutMs,
+      });
+      await this.consumer.start((message, heartbeat) => this.track(this.handle(message, heartbeat, depsFn, procFn)));
+      this.state = 'running';
+      return this;
+    } catch (e) {
+      this.state = 'stopping';
+      await this.consumer?.stop().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+      this.state = 'stopped';
+      throw e;
+    }
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** One main-topic message, start to reply. Never throws: failures become error replies. */
+  private async handle(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<void> {
+    const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
+    let message: ReactorMessage<T>;
+    try {
+      const request = decodeRequest(raw.value);
+      message = {
+        topic: raw.topic,
+        partition: raw.partition,
+        offset: raw.offset,
+        key: raw.key,
+        value: request.data as T,
+        headers: raw.headers,
+        ...(request.returnTopic !== undefined && { returnTopic: request.returnTopic }),
+        ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
+      };
+    } catch (e) {
+      this.options.onError(new ProtocolError(`${where}: ${(e as Error).message}; message skipped`));
+      return;
+    }
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    let run: RunResult | undefined;
+    try {
+      const results = await this.runDeps(message, depsFn, (r) => (run = r));
+      const result = await procFn(message, results);
+      await this.reply(message, encodeResult(this.correlationOf(message), result));
+      this.options.subject?.next({ message, result, run } as ReactorOutput<T, R>);
+    } catch (error) {
+      await this.reply(message, encodeError(this.correlationOf(message), toWireError(error)));
+      this.options.subject?.next({ message, error, run });
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async runDeps(message: ReactorMessage<T>, depsFn: DepsFn<T>, onRun: (r: RunResult) => void): Promise<Results> {
+    const deps = await depsFn(message);
+    if (deps === undefined || deps === null) return {};
+    const plan = buildPlan(deps);
+    if (plan.nodes.size === 0) return {};
+    const requester = this.transport!.requester;
+    const run = await runPlan(
+      plan,
+      async (node, args, signal) => (await requester.call(node.topic, args, { timeoutMs: this.options.callTimeoutMs, node: node.id, signal })).result,
+      { signal: this.abort.signal },
+    );
+    onRun(run);
+    return run.results;
+  }
+
+  /** A request without a correlation id is answered with its position, so the reply is still well formed. */
+  private correlationOf(message: ReactorMessage<T>): string {
+    return message.correlationId ?? `${message.topic}-${message.partition}-${message.offset}`;
+  }
+
+  private async reply(message: ReactorMessage<T>, value: string): Promise<void> {
+    const topic = message.returnTopic;
+    if (topic === undefined) return;
+    if (!isValidTopicName(topic)) {
+      this.options.onError(new ProtocolError(`${message.topic}[${message.partition}]@${message.offset}: returnTopic ${JSON.stringify(topic)} is not a valid topic name; no reply sent`));
+      return;
+    }
+    try {
+      await this.transport!.producers.sendReply(topic, { key: message.key, value });
+    } catch (e) {
+      this.options.onError(e instanceof TransportError ? e : new TransportError(`could not reply to "${topic}"`, e));
+    }
+  }
+
+  /**
+   * Stop consuming, let messages in progress finish (up to drainTimeoutMs,
+   * then abort their calls), delete every ephemeral topic this Reactor
+   * created, complete the Subject, disconnect. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.state === 'idle' || this.state === 'stopped') {
+        this.state = 'stopped';
+        this.options.subject?.complete();
+        return;
+      }
+      this.state = 'stopping';
+      const errors: unknown[] = [];
+      const stopConsumer = this.consumer?.stop() ?? Promise.resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        stopConsumer.then(() => true, (e) => (errors.push(e), true)),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.options.drainTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        this.abort.abort(new StateError(`reactor shut down with a message still in progress after ${this.options.drainTimeoutMs} ms`));
+        await stopConsumer.catch(() => undefined);
+      }
+      await Promise.all([...this.inFlight]);
+      try {
+        await this.transport?.close();
+      } catch (e) {
+        errors.push(e);
+      }
+      this.options.subject?.complete();
+      this.state = 'stopped';
+      if (errors.length > 0) throw errors[0];
+    })();
+    return this.stopping;
+  }
+}
+
+/** fusion-clj's `elements`: the resources a Reactor runs on. Validates; does no I/O. */
+export function elements<T = unknown, R = unknown>(options: ReactorOptions<T, R>): ReactorElements<T, R> {
+  return new ReactorElements<T, R>(options);
+}
+
+/**
+ * fusion-clj's `reactor`: returns a function that starts a Reactor on its
+ * elements and resolves once it consumes. A dependency service is a Reactor
+ * whose depsFn returns nothing.
+ */
+export function reactor<T = unknown, R = unknown>(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): (els: ReactorElements<T, R>) => Promise<ReactorElements<T, R>> {
+  return (els) => els.start(depsFn, procFn);
+}
+
+/** Stop a Reactor cleanly (see `ReactorElements.shutdown`). */
+export function shutdownReactor<T, R>(els: ReactorElements<T, R>): Promise<void> {
+  return els.shutdown();
+}

@@ -1,0 +1,28 @@
+import type { DepsMap, RunResult } from '../dag';
+
+/** A main-topic message as depsFn and procFn see it. */
+export interface ReactorMessage<T = unknown> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** The request's `data`. */
+  value: T;
+  /** Where this Reactor's result goes, if the sender wants one. */
+  returnTopic?: string;
+  correlationId?: string;
+  headers: Record<string, string>;
+}
+
+/** Names the calls to make before procFn; nothing (or `{}`) means none. */
+export type DepsFn<T = unknown> = (message: ReactorMessage<T>) => DepsMap | null | undefined | void | Promise<DepsMap | null | undefined | void>;
+
+/** Results of the calls, by node name. */
+export type Results = Record<string, unknown>;
+
+export type ProcFn<T = unknown, R = unknown> = (message: ReactorMessage<T>, results: Results) => R | Promise<R>;
+
+/** What a Reactor puts on its Subject for each message. */
+export type ReactorOutput<T = unknown, R = unknown> =
+  | { message: ReactorMessage<T>; result: R; error?: undefined; run?: RunResult }
+  | { message: ReactorMessage<T>; error: unknown; result?: undefined; run?: RunResult };

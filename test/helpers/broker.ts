@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { brokersFromEnv } from '../../src/kafka/client';
+import { topicAdmin } from '../../src/kafka/topics';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+
+export const brokers = brokersFromEnv();
+export const connection = { brokers, logLevel: 'nothing' as const };
+
+/** Test topics and groups: unique per call, recognisable on the broker. */
+export function testName(what: string): string {
+  return `kf-test-${what}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Create fresh topics (leaders awaited) and return their names. */
+export async function createTopics(...names: string[]): Promise<string[]> {
+  const admin = topicAdmin(connection);
+  try {
+    await admin.create(names.map((topic) => ({ topic })));
+    return names;
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function deleteTopics(names: string[]): Promise<void> {
+  const admin = topicAdmin(connection);
+  try {
+    await admin.deleteNow(names);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Ephemeral return topics that are on the broker now. */
+export async function ephemeralTopicsOnBroker(): Promise<string[]> {
+  const admin = topicAdmin(connection);
+  try {
+    return await admin.list(EPHEMERAL_TOPIC_PREFIX);
+  } finally {
+    await admin.close();
+  }
+}
