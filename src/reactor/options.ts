@@ -28,6 +28,8 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   sessionTimeoutMs?: number;
   /** Prefix of the ephemeral return topics this Reactor creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
+  /** How long a main-topic fetch waits for data; shutdown waits for the fetch in flight, so this bounds it. @defaultValue 1000 */
+  fetchMaxWaitMs?: number;
   /** Fetch wait of ephemeral reply listeners (bounds their shutdown). @defaultValue 100 */
   listenerMaxWaitMs?: number;
   /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
@@ -45,6 +47,7 @@ export const REACTOR_DEFAULTS = {
   joinTimeoutMs: 60000,
   sessionTimeoutMs: 30000,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
+  fetchMaxWaitMs: 1000,
   listenerMaxWaitMs: 100,
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId'>;
@@ -61,7 +64,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   const o = { ...REACTOR_DEFAULTS, ...defined } as ResolvedReactorOptions<T, R>;
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) positive(k, o[k]);
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) positive(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');

@@ -63,6 +63,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         autoCommit: true,
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
         sessionTimeoutMs: o.sessionTimeoutMs,
+        maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
       });
       await this.consumer.start((message, heartbeat) => this.track(this.handle(message, heartbeat, depsFn, procFn)));

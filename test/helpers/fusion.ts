@@ -24,6 +24,7 @@ export async function startReactor<T, R>(
     groupId: testName('group'),
     fromBeginning: true,
     callTimeoutMs: 30000,
+    fetchMaxWaitMs: 100,
     onError: (e) => console.error('reactor error in test:', e),
     ...options,
     mainTopic: topic,

@@ -1,0 +1,51 @@
+import * as errors from '../../src/errors';
+import { CallTimeoutError, ConfigError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, DagValidationError, toWireError } from '../../src/errors';
+
+const samples: [string, FusionError, boolean][] = [
+  ['ConfigError', new ConfigError('a.b', 'bad'), false],
+  ['StateError', new StateError('closed'), false],
+  ['DagValidationError', new DagValidationError('bad node', 'x'), false],
+  ['DagCycleError', new DagCycleError(['a', 'b', 'a']), false],
+  ['UnknownDependencyError', new UnknownDependencyError('a', 'z'), false],
+  ['DagRunError', new DagRunError('n', new Error('x')), true],
+  ['CallTimeoutError', new CallTimeoutError({ topic: 't', timeoutMs: 5 }), true],
+  ['RemoteError', new RemoteError('t', { name: 'E', message: 'm' }), false],
+  ['ProtocolError', new ProtocolError('bad bytes'), false],
+  ['TransportError', new TransportError('down', new Error('ECONNREFUSED')), true],
+];
+
+describe('error hierarchy', () => {
+  test.each(samples)('%s: literal name, code equal to its static code, retriable flag, instanceof', (name, e, retriable) => {
+    expect(e.name).toBe(name);
+    expect(e).toBeInstanceOf(FusionError);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe((e.constructor as typeof FusionError).code);
+    expect(errors.ERROR_CODES).toContain(e.code);
+    expect(e.retriable).toBe(retriable);
+    expect(isRetriable(e)).toBe(retriable);
+  });
+
+  test('every exported error class is covered above', () => {
+    const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof FusionError).map(([k]) => k);
+    expect(classes.sort()).toEqual(samples.map(([n]) => n).sort());
+  });
+
+  test('messages carry their context', () => {
+    expect(new CallTimeoutError({ topic: 'svc', timeoutMs: 250, node: 'n1' }).message).toBe('node "n1": no reply from topic "svc" within 250 ms');
+    expect(new RemoteError('svc', { name: 'RangeError', message: 'nope' }, 'n1').message).toBe('node "n1" (topic "svc") replied with RangeError: nope');
+    expect(new ConfigError('mainTopic', 'missing').message).toBe('mainTopic: missing');
+  });
+
+  test('isRetriable walks the cause chain and never retries programming errors', () => {
+    expect(isRetriable(new TransportError('x', new ProtocolError('y')))).toBe(false);
+    expect(isRetriable(new DagRunError('n', new CallTimeoutError({ topic: 't', timeoutMs: 1 })))).toBe(true);
+    expect(isRetriable(new DagRunError('n', new RemoteError('t', { name: 'E', message: 'm' })))).toBe(false);
+    expect(isRetriable(new TypeError('bug'))).toBe(false);
+    expect(isRetriable(new Error('plain'))).toBe(true);
+  });
+
+  test('toWireError keeps name and message of anything thrown', () => {
+    expect(toWireError(new RangeError('r'))).toEqual({ name: 'RangeError', message: 'r' });
+    expect(toWireError('just a string')).toEqual({ name: 'Error', message: 'just a string' });
+  });
+});

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Subject } from 'rxjs';
+import { ConfigError } from '../../src/errors';
+import { REACTOR_DEFAULTS, resolveReactorOptions } from '../../src/reactor/options';
+import { PIPELINE_DEFAULTS, resolvePipelineOptions, Pipeline } from '../../src/pipeline/pipeline';
+import { brokersFromEnv, resolveConnection } from '../../src/kafka/client';
+import { elements } from '../../src/reactor/reactor';
+import { StateError } from '../../src/errors';
+import type { ReactorOutput } from '../../src/reactor/types';
+
+const base = { mainTopic: 'orders', groupId: 'g' };
+
+describe('Reactor options', () => {
+  test('defaults fill what is not given (undefined counts as not given); the input is not mutated', () => {
+    const input = { ...base, callTimeoutMs: undefined, drainTimeoutMs: 5 };
+    const frozen = Object.freeze({ ...input });
+    const o = resolveReactorOptions(frozen);
+    expect(o.callTimeoutMs).toBe(REACTOR_DEFAULTS.callTimeoutMs);
+    expect(o.drainTimeoutMs).toBe(5);
+    expect(frozen).toEqual(input);
+  });
+
+  test('documented defaults (TSDoc @defaultValue) equal REACTOR_DEFAULTS', () => {
+    const src = fs.readFileSync(path.join(__dirname, '../../src/reactor/options.ts'), 'utf8');
+    const documented = [...src.matchAll(/@defaultValue (\d+|true|false)\b[^*]*\*\/\n\s+(\w+)\?:/g)].map((m) => [m[2], JSON.parse(m[1]!)]);
+    expect(documented.length).toBeGreaterThanOrEqual(8);
+    for (const [key, value] of documented) expect([key, (REACTOR_DEFAULTS as Record<string, unknown>)[key as string]]).toEqual([key, value]);
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    ['a missing main topic', { groupId: 'g' }, 'mainTopic: must be a valid Kafka topic name, got undefined'],
+    ['an invalid main topic', { ...base, mainTopic: 'has space' }, 'mainTopic: must be a valid Kafka topic name, got "has space"'],
+    ['no group', { mainTopic: 't' }, 'groupId: must be a non-empty string'],
+    ['a zero timeout', { ...base, callTimeoutMs: 0 }, 'callTimeoutMs: must be a positive number, got 0'],
+    ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],
+    ['a subject that is not one', { ...base, subject: {} }, 'subject: must be an RxJS Subject'],
+  ])('%s is a ConfigError naming the option', (_what, input, message) => {
+    expect(() => resolveReactorOptions(input as never)).toThrow(new ConfigError('x', 'y').constructor as typeof ConfigError);
+    expect(() => resolveReactorOptions(input as never)).toThrow(message);
+  });
+
+  test('a Subject is accepted', () => {
+    expect(resolveReactorOptions<unknown, unknown>({ ...base, subject: new Subject<ReactorOutput>() }).subject).toBeInstanceOf(Subject);
+  });
+
+  test('elements() does no I/O; shutdown of a Reactor never started completes its Subject', async () => {
+    const subject = new Subject<ReactorOutput>();
+    let completed = false;
+    subject.subscribe({ complete: () => (completed = true) });
+    const els = elements({ ...base, subject, connection: { brokers: ['127.0.0.1:1'] } });
+    expect(els.status).toBe('idle');
+    await els.shutdown();
+    expect(completed).toBe(true);
+    await expect(els.start(() => undefined, () => 1)).rejects.toThrow(StateError);
+  });
+});
+
+describe('Pipeline options and state', () => {
+  test('defaults and validation', () => {
+    expect(resolvePipelineOptions()).toEqual(PIPELINE_DEFAULTS);
+    expect(() => resolvePipelineOptions({ requestTimeoutMs: -1 })).toThrow('requestTimeoutMs: must be a positive number, got -1');
+  });
+
+  test('methods before start() are StateErrors; bad topic names are ConfigErrors', async () => {
+    const p = new Pipeline({ connection: { brokers: ['127.0.0.1:1'] } });
+    await expect(p.request('t', 1)).rejects.toThrow('pipeline is idle; call start() first');
+    await expect(p.send('t', 1)).rejects.toBeInstanceOf(StateError);
+    await p.close();
+    await expect(p.start()).rejects.toThrow('pipeline is closed');
+  });
+});
+
+describe('connection', () => {
+  test('KAFKA_BROKERS decides the brokers; the default is the local broker', () => {
+    expect(brokersFromEnv({ KAFKA_BROKERS: 'a:1, b:2' })).toEqual(['a:1', 'b:2']);
+    expect(brokersFromEnv({})).toEqual(['127.0.0.1:9092']);
+  });
+
+  test('bad brokers are a ConfigError', () => {
+    expect(() => resolveConnection({ brokers: ['nohost'] })).toThrow('brokers: expected a non-empty list of "host:port", got ["nohost"]');
+    expect(() => resolveConnection({ brokers: [] })).toThrow(ConfigError);
+  });
+});
