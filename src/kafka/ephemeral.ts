@@ -51,7 +51,8 @@ export class EphemeralRequester {
   /** Return topics created and not yet deleted. */
   readonly owned = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
-  private readonly active = new Set<AbortController>();
+  /** Calls in flight: their abort handle and their settlement. */
+  private readonly active = new Map<AbortController, Promise<unknown>>();
   private closed = false;
   /** Replies whose correlation id matched no pending call. */
   ignoredReplies = 0;
@@ -63,18 +64,29 @@ export class EphemeralRequester {
     private readonly options: EphemeralRequesterOptions,
   ) {}
 
-  async call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
-    if (this.closed) throw new StateError('requester is closed');
+  call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
+    if (this.closed) return Promise.reject(new StateError('requester is closed'));
+    const local = new AbortController();
+    const work = this.run<R>(topic, data, opts, local);
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.active.set(local, settled);
+    void settled.then(() => this.active.delete(local));
+    return work;
+  }
+
+  private async run<R>(topic: string, data: unknown, opts: CallOptions, local: AbortController): Promise<CallOutcome<R>> {
     const started = Date.now();
     const returnTopic = newEphemeralTopic(this.options.topicPrefix);
     const correlationId = newCorrelationId();
-    const local = new AbortController();
-    this.active.add(local);
     const onOuterAbort = () => local.abort(opts.signal?.reason);
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (opts.signal?.aborted) local.abort(opts.signal.reason);
 
     let listener: GroupConsumer | undefined;
+    let creating: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
@@ -86,7 +98,8 @@ export class EphemeralRequester {
       const race = <T>(p: Promise<T>) => Promise.race([p, deadline]);
 
       this.owned.add(returnTopic);
-      await race(this.admin.create([{ topic: returnTopic }], opts.timeoutMs));
+      creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
+      await race(creating);
       const createdAt = Date.now();
 
       let resolveReply!: (v: R) => void;
@@ -132,14 +145,16 @@ export class EphemeralRequester {
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onOuterAbort);
-      this.active.delete(local);
-      this.cleanup(returnTopic, listener);
+      this.cleanup(returnTopic, creating, listener);
     }
   }
 
   /** Off the critical path: the listener leaves, then the topic is deleted (once). */
-  private cleanup(returnTopic: string, listener: GroupConsumer | undefined): void {
+  private cleanup(returnTopic: string, creating: Promise<void> | undefined, listener: GroupConsumer | undefined): void {
     const work = (async () => {
+      // A create cut short by the deadline may still complete: let it settle
+      // first, or the delete could run before the topic exists and leak it.
+      await creating?.catch(() => undefined);
       if (listener) await listener.stop().catch(() => undefined);
       // A create that timed out may still have happened: delete regardless
       // (deletion skips names that do not exist).
@@ -159,7 +174,9 @@ export class EphemeralRequester {
   /** Abort calls in flight, then delete every topic this requester created. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const c of this.active) c.abort(new StateError('requester is shutting down'));
+    for (const c of this.active.keys()) c.abort(new StateError('requester is shutting down'));
+    // Aborted calls register their cleanup as they settle: wait for both.
+    await Promise.all([...this.active.values()]);
     await this.settle();
     if (this.owned.size > 0) {
       await this.admin.deleteNow([...this.owned]);

@@ -101,6 +101,9 @@ export class TopicAdmin {
   /** Delete topics now, ignoring those that are already gone. */
   async deleteNow(topics: string[], timeoutMs = 10000): Promise<void> {
     if (topics.length === 0) return;
+    // Never race the background queue on the same topic: a second delete of
+    // a topic being deleted makes kafkajs retry for seconds.
+    await this.flush();
     const admin = await this.connect();
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));

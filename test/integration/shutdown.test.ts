@@ -1,0 +1,95 @@
+import { Subject } from 'rxjs';
+import type { DepsMap } from '../../src/dag';
+import { RemoteError, StateError } from '../../src/errors';
+import { Pipeline } from '../../src/pipeline/pipeline';
+import { elements, reactor, shutdownReactor } from '../../src/reactor/reactor';
+import type { ReactorOutput } from '../../src/reactor/types';
+import { connection, createTopics, ephemeralTopicsOnBroker, testName } from '../helpers/broker';
+import { closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
+import { waitFor } from '../helpers/wait';
+
+afterEach(closeAllAndCheckTopics);
+
+describe('shutdownReactor', () => {
+  test('with a call in progress: drains up to drainTimeoutMs, aborts the call, answers the caller, deletes its topics, completes the Subject', async () => {
+    const [main, silent] = await createTopics(testName('main'), testName('silent'));
+    const subject = new Subject<ReactorOutput>();
+    const outputs: ReactorOutput[] = [];
+    let completed = false;
+    subject.subscribe({ next: (o) => outputs.push(o), complete: () => (completed = true) });
+    const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fromBeginning: true, subject, drainTimeoutMs: 1000, fetchMaxWaitMs: 100 });
+    // A dependency on a topic nobody serves: the call can only end by timeout (60 s) or shutdown.
+    await reactor<unknown, unknown>((): DepsMap => ({ stuck: { topic: silent!, args: [] } }), () => 'unreachable')(els);
+    const pipeline = await startPipeline();
+
+    const answer = pipeline.request(main!, {}, { timeoutMs: 60000 }).catch((e: unknown) => e);
+    await waitFor(() => els.ownedTopics.length === 1, 'the Reactor to create the return topic of its call');
+    const [returnTopic] = els.ownedTopics;
+    expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
+
+    const started = Date.now();
+    await shutdownReactor(els);
+    const tookMs = Date.now() - started;
+
+    expect(tookMs).toBeLessThan(30000); // bounded by the drain, not by the 60 s call deadline
+    expect(els.status).toBe('stopped');
+    expect(completed).toBe(true);
+    expect(els.ownedTopics).toEqual([]);
+    expect(await ephemeralTopicsOnBroker()).not.toContain(returnTopic);
+    const error = (await answer) as RemoteError;
+    expect(error).toBeInstanceOf(RemoteError);
+    expect(error.remote.message).toContain('reactor shut down with a message still in progress after 1000 ms');
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0]!.error).toBeDefined();
+    // Idempotent, and a stopped Reactor cannot be started again.
+    await expect(shutdownReactor(els)).resolves.toBeUndefined();
+    await expect(els.start(() => undefined, () => 1)).rejects.toBeInstanceOf(StateError);
+  });
+
+  test('idle Reactor: shutdown is prompt and a second Reactor in the same group takes over', async () => {
+    const [main] = await createTopics(testName('main'));
+    const groupId = testName('g');
+    const first = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
+    await reactor<number, number>(() => undefined, (m) => m.value + 1)(first);
+    const pipeline = await startPipeline();
+    await expect(pipeline.request(main!, 1)).resolves.toBe(2);
+    await shutdownReactor(first);
+
+    const second = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
+    await reactor<number, number>(() => undefined, (m) => m.value + 100)(second);
+    try {
+      await expect(pipeline.request(main!, 1)).resolves.toBe(101);
+    } finally {
+      await shutdownReactor(second);
+    }
+  });
+
+  test('a Reactor on a topic that does not exist fails to start with a clear error and leaves nothing open', async () => {
+    const els = elements({ connection, mainTopic: testName('missing'), groupId: testName('g') });
+    await expect(reactor<unknown, unknown>(() => undefined, () => 1)(els)).rejects.toThrow(/does not exist; create it first/);
+    expect(els.status).toBe('stopped');
+  });
+
+  test('Pipeline.close() rejects requests in flight and deletes their return topics', async () => {
+    const [silent] = await createTopics(testName('silent'));
+    const pipeline = new Pipeline({ connection });
+    await pipeline.start();
+    const pending = pipeline.request(silent!, 1, { timeoutMs: 60000 }).catch((e: unknown) => e);
+    await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 1, 'the return topic of the request');
+    await pipeline.close();
+    const error = await pending;
+    expect(error).toBeInstanceOf(StateError);
+    expect((error as Error).message).toBe('requester is shutting down');
+    expect(await ephemeralTopicsOnBroker()).toEqual([]);
+    await expect(pipeline.request(silent!, 1)).rejects.toThrow('pipeline is closed');
+  });
+
+  test('a dependency service keeps answering while its callers come and go', async () => {
+    const svc = await startService<string, string>((s) => s.toUpperCase());
+    for (let i = 0; i < 3; i++) {
+      const p = await startPipeline();
+      await expect(p.request(svc.topic, `call ${i}`)).resolves.toBe(`CALL ${i}`);
+      await p.close();
+    }
+  });
+});
