@@ -12,6 +12,11 @@
  *   KAFKA_VERSION          broker version (default 3.9.2; 4.x supported)
  *   KAFKA_PORT             client port (default 9092); controller port is KAFKA_PORT + 1
  *   KAFKA_FUSION_CACHE     where jars are cached (default ~/.cache/kafka-fusion)
+ *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 here; Kafka's own default is 3000
+ *                          (set it to 3000 to measure what a default broker costs)
+ *
+ * Each port has its own state under .kafka/<port>/, so brokers of two
+ * versions (or settings) can run side by side on different KAFKA_PORTs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,10 +27,11 @@ import path from 'node:path';
 import { probeBroker } from '../src/kafka/topics';
 
 const ROOT = path.resolve(__dirname, '..');
-const STATE_DIR = path.join(ROOT, '.kafka');
-const STATE_FILE = path.join(STATE_DIR, 'broker.json');
 const VERSION = process.env.KAFKA_VERSION ?? '3.9.2';
 const PORT = Number(process.env.KAFKA_PORT ?? 9092);
+const STATE_DIR = path.join(ROOT, '.kafka', String(PORT));
+const STATE_FILE = path.join(STATE_DIR, 'broker.json');
+const REBALANCE_DELAY_MS = Number(process.env.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS ?? 0);
 const CONTROLLER_PORT = PORT + 1;
 const CACHE = process.env.KAFKA_FUSION_CACHE ?? path.join(os.homedir(), '.cache', 'kafka-fusion');
 const READY_TIMEOUT_MS = 120_000;
@@ -117,7 +123,7 @@ function serverProperties(dataDir: string): string {
     'transaction.state.log.min.isr=1',
     // A new consumer group would otherwise wait 3 s for more members before
     // its first assignment; every ephemeral reply listener is a new group.
-    'group.initial.rebalance.delay.ms=0',
+    `group.initial.rebalance.delay.ms=${REBALANCE_DELAY_MS}`,
     'auto.create.topics.enable=false',
     'delete.topic.enable=true',
     'share.coordinator.state.topic.replication.factor=1',
@@ -211,6 +217,7 @@ async function up(): Promise<void> {
   }
   const state = readState();
   if (state && alive(state.pid)) {
+    if (state.version !== VERSION) log(`note: the running broker is ${state.version}, not KAFKA_VERSION=${VERSION}; run kafka:down first to switch`);
     const r = await probeBroker({ brokers: brokers() }, 30_000);
     log(`reusing running broker ${state.version} on 127.0.0.1:${state.port} (pid ${state.pid}; answered in ${r.elapsedMs} ms)`);
     return;

@@ -84,7 +84,7 @@ export class TopicAdmin {
       const batch = [...this.pendingDeletes];
       this.pendingDeletes.clear();
       try {
-        await this.deleteNow(batch);
+        await this.deleteExisting(batch);
       } catch (e) {
         // A topic we could not delete is left to `sweep` and to shutdown;
         // report it without failing anybody's call.
@@ -104,6 +104,11 @@ export class TopicAdmin {
     // Never race the background queue on the same topic: a second delete of
     // a topic being deleted makes kafkajs retry for seconds.
     await this.flush();
+    await this.deleteExisting(topics, timeoutMs);
+  }
+
+  /** The delete itself; the background queue calls it directly (it must not wait for itself). */
+  private async deleteExisting(topics: string[], timeoutMs = 10000): Promise<void> {
     const admin = await this.connect();
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));

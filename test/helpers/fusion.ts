@@ -3,7 +3,7 @@ import { elements, reactor, shutdownReactor, type ReactorElements } from '../../
 import type { ReactorOptions } from '../../src/reactor/options';
 import type { DepsFn, ProcFn, ReactorOutput } from '../../src/reactor/types';
 import { Pipeline } from '../../src/pipeline/pipeline';
-import { connection, createTopics, ephemeralTopicsOnBroker, testName } from './broker';
+import { connection, createTopics, deleteTopics, ephemeralTopicsOnBroker, testName } from './broker';
 import { waitFor } from './wait';
 
 type Closer = () => Promise<void>;
@@ -58,6 +58,8 @@ export async function closeAllAndCheckTopics(): Promise<void> {
   }
   if (errors.length > 0) throw errors[0];
   await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 0, 'no ephemeral topic on the broker', 30000, 200).catch(async (e) => {
-    throw new Error(`${(e as Error).message}; left: ${(await ephemeralTopicsOnBroker()).join(', ')}`);
+    const left = await ephemeralTopicsOnBroker();
+    await deleteTopics(left); // so that one leak fails one test, not every test after it
+    throw new Error(`${(e as Error).message}; left: ${left.join(', ')}`);
   });
 }
