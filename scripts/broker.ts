@@ -292,7 +292,7 @@ async function down(): Promise<void> {
 async function status(): Promise<boolean> {
   if (process.env.KAFKA_BROKERS) {
     try {
-      await probeBroker({}, 5000);
+      await probeBroker({}, 5000, { groups: false });
       log(`KAFKA_BROKERS=${process.env.KAFKA_BROKERS} answers`);
       return true;
     } catch (e) {
@@ -306,7 +306,7 @@ async function status(): Promise<boolean> {
     return false;
   }
   try {
-    const r = await probeBroker({ brokers: brokers() }, 5000);
+    const r = await probeBroker({ brokers: brokers() }, 5000, { groups: false });
     log(`local broker: Kafka ${state.version} on 127.0.0.1:${state.port}, pid ${state.pid}, since ${state.startedAt}, answers (${r.elapsedMs} ms)`);
     return true;
   } catch (e) {

@@ -25,6 +25,12 @@ export interface GroupConsumerOptions {
   maxWaitTimeInMs?: number;
   /** Deadline for the first assignment after start(). */
   joinTimeoutMs: number;
+  /**
+   * Told of every crash after start() has resolved. `restarting` is true when
+   * kafkajs restarts the consumer by itself (a retriable error); false means
+   * this consumer has stopped for good.
+   */
+  onCrash?: (error: TransportError, restarting: boolean) => void;
 }
 
 /** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
@@ -75,6 +81,10 @@ export class GroupConsumer {
         resolve();
       });
       removeCrash = consumer.on(consumer.events.CRASH, (e) => {
+        // A retriable crash before the first join (a fresh cluster answers
+        // COORDINATOR_LOAD_IN_PROGRESS while it loads __consumer_offsets) is
+        // restarted by kafkajs itself: keep waiting, within joinTimeoutMs.
+        if (e.payload.restart) return;
         clearTimeout(timer);
         reject(new TransportError(`consumer of "${o.topic}" crashed`, e.payload.error));
       });
@@ -101,6 +111,13 @@ export class GroupConsumer {
         },
       });
       await joined;
+      const onCrash = o.onCrash;
+      if (onCrash) {
+        consumer.on(consumer.events.CRASH, (e) => {
+          const restarting = e.payload.restart;
+          onCrash(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
+        });
+      }
     } catch (e) {
       await this.stop().catch(() => undefined);
       throw e instanceof TransportError ? e : new TransportError(`could not consume "${o.topic}"`, e);

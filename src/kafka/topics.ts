@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { TransportError } from '../errors';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
+import { GroupConsumer } from './consumer';
 import { LIBRARY_TOPIC_PREFIX } from './naming';
 
 export interface TopicSpec {
@@ -166,27 +167,55 @@ export async function deleteTopicsByPrefix(prefix: string = LIBRARY_TOPIC_PREFIX
  * cluster, then create, list and delete a probe topic. Rejects with what
  * failed last when `timeoutMs` runs out.
  */
-export async function probeBroker(connection: ConnectionOptions = {}, timeoutMs = 60000): Promise<{ brokers: number; elapsedMs: number }> {
+export interface ProbeOptions {
+  /**
+   * Also join a consumer group on the probe topic: a fresh cluster answers
+   * COORDINATOR_LOAD_IN_PROGRESS until it has created and loaded
+   * __consumer_offsets, so "ready" must include "groups work".
+   * @defaultValue true
+   */
+  groups?: boolean;
+}
+
+/**
+ * Wait until the cluster answers: create, list and delete a probe topic and
+ * (by default) join a consumer group on it. Retries until `timeoutMs`.
+ */
+export async function probeBroker(connection: ConnectionOptions = {}, timeoutMs = 60000, options: ProbeOptions = {}): Promise<{ brokers: number; elapsedMs: number }> {
   const started = Date.now();
+  const deadline = started + timeoutMs;
   let last: unknown;
-  while (Date.now() - started < timeoutMs) {
+  while (Date.now() < deadline) {
     const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
     const admin = kafka.admin({ retry: { retries: 0 } });
+    const probe = `${LIBRARY_TOPIC_PREFIX}probe.${process.pid}.${Date.now()}`;
+    let created = false;
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      const probe = `${LIBRARY_TOPIC_PREFIX}probe.${process.pid}.${Date.now()}`;
       await admin.createTopics({ topics: [{ topic: probe, numPartitions: 1 }], waitForLeaders: true, timeout: 5000 });
+      created = true;
       const listed = await admin.listTopics();
       if (!listed.includes(probe)) throw new Error(`probe topic ${probe} was created but not listed`);
-      await admin.deleteTopics({ topics: [probe], timeout: 5000 });
+      if (options.groups ?? true) await probeGroup(kafka, admin, probe, Math.max(1000, deadline - Date.now()));
       return { brokers: cluster.brokers.length, elapsedMs: Date.now() - started };
     } catch (e) {
       last = e;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
+      if (created) await admin.deleteTopics({ topics: [probe], timeout: 5000 }).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     }
   }
   throw new TransportError(`Kafka at ${(connection.brokers ?? resolveConnection(connection).brokers).join(',')} did not answer within ${timeoutMs} ms`, last);
+}
+
+async function probeGroup(kafka: Kafka, admin: Admin, topic: string, joinTimeoutMs: number): Promise<void> {
+  const consumer = new GroupConsumer(kafka, { groupId: topic, topic, fromBeginning: true, autoCommit: false, joinTimeoutMs, maxWaitTimeInMs: 100 });
+  try {
+    await consumer.start(async () => undefined);
+  } finally {
+    await consumer.stop().catch(() => undefined);
+  }
+  await admin.deleteGroups([topic]).catch(() => undefined);
 }

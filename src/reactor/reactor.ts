@@ -65,6 +65,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         sessionTimeoutMs: o.sessionTimeoutMs,
         maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
+        onCrash: (error) => o.onError(error),
       });
       await this.consumer.start((message, heartbeat) => this.track(this.handle(message, heartbeat, depsFn, procFn)));
       this.state = 'running';
