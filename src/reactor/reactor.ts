@@ -206,7 +206,11 @@ export function reactor<T = unknown, R = unknown>(depsFn: DepsFn<T>, procFn: Pro
   return (els) => els.start(depsFn, procFn);
 }
 
-/** Stop a Reactor cleanly (see `ReactorElements.shutdown`). */
-export function shutdownReactor<T, R>(els: ReactorElements<T, R>): Promise<void> {
+/**
+ * Stop a Reactor cleanly (see `ReactorElements.shutdown`). Takes elements of
+ * any message and result types, so `[a, b].map(shutdownReactor)` type-checks
+ * for Reactors of different types.
+ */
+export function shutdownReactor(els: Pick<ReactorElements, 'shutdown'>): Promise<void> {
   return els.shutdown();
 }
