@@ -24,3 +24,24 @@ export function isValidTopicName(topic: unknown): topic is string {
 export function newCorrelationId(): string {
   return uuidv7();
 }
+
+/**
+ * A rule of a return-topic allow-list: a string allows the topics that start
+ * with it, a RegExp the topics it matches.
+ */
+export type TopicRule = string | RegExp;
+
+/** Copy rules so that a RegExp's `g`/`y` state can never make a test flip. */
+export function compileTopicRules(rules: readonly TopicRule[]): readonly TopicRule[] {
+  return rules.map((r) => (typeof r === 'string' ? r : new RegExp(r.source, r.flags.replace(/[gy]/g, ''))));
+}
+
+/** A valid topic name allowed by at least one rule. */
+export function isAllowedTopic(topic: unknown, rules: readonly TopicRule[]): topic is string {
+  return isValidTopicName(topic) && rules.some((r) => (typeof r === 'string' ? topic.startsWith(r) : r.test(topic)));
+}
+
+/** The dead-letter topic of a main topic, unless configured otherwise. */
+export function defaultDeadLetterTopic(mainTopic: string): string {
+  return `${mainTopic}.dlq`;
+}

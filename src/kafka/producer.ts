@@ -4,7 +4,8 @@ import { isEphemeralTopic } from './naming';
 
 export interface OutboundMessage {
   key?: string | null;
-  value: string;
+  /** Bytes are sent as they are (a dead letter keeps the original value); null is a tombstone. */
+  value: string | Buffer | null;
   headers?: Record<string, string>;
 }
 

@@ -66,6 +66,16 @@ export class TopicAdmin {
     }
   }
 
+  /** Per partition: the earliest and next (high watermark) offsets of a topic. */
+  async offsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
+    const admin = await this.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
+    } catch (e) {
+      throw new TransportError(`could not fetch the offsets of "${topic}"`, e);
+    }
+  }
+
   async exists(topic: string): Promise<boolean> {
     const admin = await this.connect();
     return (await admin.listTopics()).includes(topic);

@@ -1,7 +1,7 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
 import type { ConnectionOptions } from '../kafka/client';
-import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
+import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
 import type { ReactorOutput } from './types';
 
 /** Everything a Reactor runs on (fusion-clj's `elements`). */
@@ -32,6 +32,22 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   fetchMaxWaitMs?: number;
   /** Fetch wait of ephemeral reply listeners (bounds their shutdown). @defaultValue 100 */
   listenerMaxWaitMs?: number;
+  /**
+   * Return topics this Reactor will write replies to: a string allows the
+   * topics that start with it, a RegExp the topics it matches. A message
+   * naming any other `returnTopic` is refused and dead-lettered, never
+   * written to, so no message can steer a Reactor to a foreign topic.
+   * @defaultValue `['kafka-fusion.reply.']` (kafka-fusion's own return topics)
+   */
+  returnTopicAllowList?: TopicRule[];
+  /**
+   * Where messages that cannot be processed go (undecodable, refused return
+   * topic, depsFn threw, invalid deps map, failed with nobody to answer),
+   * with the reason and their origin in headers (docs/protocol.md). Created
+   * at start if missing; never deleted by the library.
+   * @defaultValue `<mainTopic>.dlq`
+   */
+  deadLetterTopic?: string;
   /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
@@ -49,8 +65,9 @@ export const REACTOR_DEFAULTS = {
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   fetchMaxWaitMs: 1000,
   listenerMaxWaitMs: 100,
+  returnTopicAllowList: [EPHEMERAL_TOPIC_PREFIX] as TopicRule[],
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
-} satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId'>;
+} satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
 function positive(path: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(path, `must be a positive number, got ${String(v)}`);
@@ -63,6 +80,13 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ReactorOptions<T, R>;
   const o = { ...REACTOR_DEFAULTS, ...defined } as ResolvedReactorOptions<T, R>;
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
+  o.deadLetterTopic ??= defaultDeadLetterTopic(o.mainTopic);
+  if (!isValidTopicName(o.deadLetterTopic)) throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
+  if (o.deadLetterTopic === o.mainTopic) throw new ConfigError('deadLetterTopic', 'must differ from mainTopic (a dead letter would be read again)');
+  if (!Array.isArray(o.returnTopicAllowList) || o.returnTopicAllowList.some((r) => !(typeof r === 'string' && r.length > 0) && !(r instanceof RegExp))) {
+    throw new ConfigError('returnTopicAllowList', 'must be an array of topic prefixes (non-empty strings) and RegExps');
+  }
+  o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) positive(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');

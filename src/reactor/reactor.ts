@@ -1,9 +1,10 @@
-import { buildPlan, runPlan, type RunResult } from '../dag';
-import { ConfigError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
+import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
+import { ConfigError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
-import { isValidTopicName } from '../kafka/naming';
+import { isAllowedTopic } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
-import { decodeRequest, encodeError, encodeResult } from '../protocol/envelope';
+import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
+import { DEAD_LETTER_HEADERS } from '../protocol/headers';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
@@ -27,6 +28,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private stopping: Promise<void> | undefined;
+  /** Messages written to the dead-letter topic so far. */
+  deadLettered = 0;
 
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
@@ -55,6 +58,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       if (!(await transport.admin.exists(o.mainTopic))) {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
+      if (!(await transport.admin.exists(o.deadLetterTopic))) await transport.admin.create([{ topic: o.deadLetterTopic }]);
       await transport.producers.connect();
       this.consumer = new GroupConsumer(transport.kafka, {
         groupId: o.groupId,
@@ -84,46 +88,63 @@ export class ReactorElements<T = unknown, R = unknown> {
     return work.finally(() => this.inFlight.delete(work));
   }
 
-  /** One main-topic message, start to reply. Never throws: failures become error replies. */
+  /**
+   * One main-topic message, start to reply. Failures become error replies;
+   * what cannot be processed is dead-lettered. Throws only when a dead letter
+   * could not be written, so that the offset is not committed and the message
+   * is read again (nothing lost).
+   */
   private async handle(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<void> {
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
-    let message: ReactorMessage<T>;
+    let request: RequestEnvelope;
     try {
-      const request = decodeRequest(raw.value);
-      message = {
-        topic: raw.topic,
-        partition: raw.partition,
-        offset: raw.offset,
-        key: raw.key,
-        value: request.data as T,
-        headers: raw.headers,
-        ...(request.returnTopic !== undefined && { returnTopic: request.returnTopic }),
-        ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
-      };
+      request = decodeRequest(raw.value);
     } catch (e) {
-      this.options.onError(new ProtocolError(`${where}: ${(e as Error).message}; message skipped`));
-      return;
+      return this.deadLetter(raw, e);
     }
+    if (request.returnTopic !== undefined && !this.mayReplyTo(request.returnTopic)) {
+      return this.deadLetter(raw, new ProtocolError(`${where}: returnTopic ${JSON.stringify(request.returnTopic)} is not allowed (returnTopicAllowList); nothing was written to it`));
+    }
+    const message: ReactorMessage<T> = {
+      topic: raw.topic,
+      partition: raw.partition,
+      offset: raw.offset,
+      key: raw.key,
+      value: request.data as T,
+      headers: raw.headers,
+      ...(request.returnTopic !== undefined && { returnTopic: request.returnTopic }),
+      ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
+    };
     const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     let run: RunResult | undefined;
+    let stage: 'deps' | 'run' = 'deps';
     try {
-      const results = await this.runDeps(message, depsFn, (r) => (run = r));
+      const plan = await this.plan(message, depsFn);
+      stage = 'run';
+      const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r));
       const result = await procFn(message, results);
       await this.reply(message, encodeResult(this.correlationOf(message), result));
       this.options.subject?.next({ message, result, run } as ReactorOutput<T, R>);
     } catch (error) {
       await this.reply(message, encodeError(this.correlationOf(message), toWireError(error)));
       this.options.subject?.next({ message, error, run });
+      // A message whose DAG could not even be planned is dead-lettered; so is
+      // one that failed with nobody to tell (no returnTopic).
+      if (stage === 'deps' || message.returnTopic === undefined) await this.deadLetter(raw, error);
     } finally {
       clearInterval(beat);
     }
   }
 
-  private async runDeps(message: ReactorMessage<T>, depsFn: DepsFn<T>, onRun: (r: RunResult) => void): Promise<Results> {
+  /** depsFn's deps map, built and validated; undefined when there is nothing to call. */
+  private async plan(message: ReactorMessage<T>, depsFn: DepsFn<T>): Promise<Plan | undefined> {
     const deps = await depsFn(message);
-    if (deps === undefined || deps === null) return {};
+    if (deps === undefined || deps === null) return undefined;
     const plan = buildPlan(deps);
-    if (plan.nodes.size === 0) return {};
+    return plan.nodes.size === 0 ? undefined : plan;
+  }
+
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void): Promise<Results> {
     const requester = this.transport!.requester;
     const run = await runPlan(
       plan,
@@ -139,17 +160,44 @@ export class ReactorElements<T = unknown, R = unknown> {
     return message.correlationId ?? `${message.topic}-${message.partition}-${message.offset}`;
   }
 
+  /** Only allow-listed topics, and never this Reactor's own main or dead-letter topic. */
+  private mayReplyTo(topic: string): boolean {
+    const o = this.options;
+    return topic !== o.mainTopic && topic !== o.deadLetterTopic && isAllowedTopic(topic, o.returnTopicAllowList);
+  }
+
   private async reply(message: ReactorMessage<T>, value: string): Promise<void> {
     const topic = message.returnTopic;
     if (topic === undefined) return;
-    if (!isValidTopicName(topic)) {
-      this.options.onError(new ProtocolError(`${message.topic}[${message.partition}]@${message.offset}: returnTopic ${JSON.stringify(topic)} is not a valid topic name; no reply sent`));
-      return;
-    }
     try {
       await this.transport!.producers.sendReply(topic, { key: message.key, value });
     } catch (e) {
       this.options.onError(e instanceof TransportError ? e : new TransportError(`could not reply to "${topic}"`, e));
+    }
+  }
+
+  /** Write the original message, as it came, to the dead-letter topic with why and whence in headers. */
+  private async deadLetter(raw: InboundMessage, error: unknown): Promise<void> {
+    const o = this.options;
+    const h = DEAD_LETTER_HEADERS;
+    const headers: Record<string, string> = {
+      ...raw.headers,
+      [h.reason]: error instanceof Error ? error.message : String(error),
+      [h.error]: error instanceof Error ? error.name : typeof error,
+      [h.code]: isFusionError(error) ? error.code : 'KF_USER',
+      [h.topic]: raw.topic,
+      [h.partition]: String(raw.partition),
+      [h.offset]: raw.offset,
+      [h.timestamp]: raw.timestamp,
+      [h.group]: o.groupId,
+    };
+    try {
+      await this.transport!.producers.send(o.deadLetterTopic, [{ key: raw.key, value: raw.value, headers }]);
+      this.deadLettered++;
+    } catch (e) {
+      const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);
+      o.onError(failure);
+      throw failure;
     }
   }
 

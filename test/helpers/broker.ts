@@ -40,3 +40,13 @@ export async function ephemeralTopicsOnBroker(): Promise<string[]> {
     await admin.close();
   }
 }
+
+/** How many messages were ever written to a topic (sum of its partitions' high watermarks). */
+export async function messagesWritten(topic: string): Promise<number> {
+  const admin = topicAdmin(connection);
+  try {
+    return (await admin.offsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.close();
+  }
+}

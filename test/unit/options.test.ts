@@ -6,6 +6,7 @@ import { REACTOR_DEFAULTS, resolveReactorOptions } from '../../src/reactor/optio
 import { PIPELINE_DEFAULTS, resolvePipelineOptions, Pipeline } from '../../src/pipeline/pipeline';
 import { brokersFromEnv, resolveConnection } from '../../src/kafka/client';
 import { elements } from '../../src/reactor/reactor';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 import { StateError } from '../../src/errors';
 import type { ReactorOutput } from '../../src/reactor/types';
 
@@ -35,9 +36,20 @@ describe('Reactor options', () => {
     ['a zero timeout', { ...base, callTimeoutMs: 0 }, 'callTimeoutMs: must be a positive number, got 0'],
     ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],
     ['a subject that is not one', { ...base, subject: {} }, 'subject: must be an RxJS Subject'],
+    ['a dead-letter topic that is the main topic', { ...base, deadLetterTopic: 'orders' }, 'deadLetterTopic: must differ from mainTopic'],
+    ['an invalid dead-letter topic', { ...base, deadLetterTopic: 'a b' }, 'deadLetterTopic: must be a valid Kafka topic name, got "a b"'],
+    ['an allow-list that is not a list', { ...base, returnTopicAllowList: 'kafka-fusion.' }, 'returnTopicAllowList: must be an array'],
+    ['an allow-list with an empty prefix (would allow every topic)', { ...base, returnTopicAllowList: [''] }, 'returnTopicAllowList: must be an array of topic prefixes (non-empty strings) and RegExps'],
   ])('%s is a ConfigError naming the option', (_what, input, message) => {
     expect(() => resolveReactorOptions(input as never)).toThrow(new ConfigError('x', 'y').constructor as typeof ConfigError);
     expect(() => resolveReactorOptions(input as never)).toThrow(message);
+  });
+
+  test('dead-letter topic and allow-list defaults', () => {
+    const o = resolveReactorOptions(base);
+    expect(o.deadLetterTopic).toBe('orders.dlq');
+    expect(o.returnTopicAllowList).toEqual(['kafka-fusion.reply.']);
+    expect(REACTOR_DEFAULTS.returnTopicAllowList).toEqual([EPHEMERAL_TOPIC_PREFIX]);
   });
 
   test('a Subject is accepted', () => {

@@ -1,0 +1,31 @@
+import { createKafka, resolveConnection } from '../../src/kafka/client';
+import { GroupConsumer, type InboundMessage } from '../../src/kafka/consumer';
+import { Producers } from '../../src/kafka/producer';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+import { connection, testName } from './broker';
+
+export interface Raw {
+  producers: Producers;
+  /** Read a topic from the beginning; resolves once the listener has joined. */
+  listen: (topic: string) => Promise<{ got: InboundMessage[]; stop: () => Promise<void> }>;
+}
+
+/** Plain Kafka producing and consuming, below the library's request/reply, for tests that write or read raw messages. */
+export async function withRaw<T>(fn: (raw: Raw) => Promise<T>): Promise<T> {
+  const kafka = createKafka(resolveConnection(connection));
+  const producers = new Producers(kafka, EPHEMERAL_TOPIC_PREFIX);
+  const consumers: GroupConsumer[] = [];
+  const listen = async (topic: string) => {
+    const got: InboundMessage[] = [];
+    const c = new GroupConsumer(kafka, { groupId: testName('raw'), topic, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100, joinTimeoutMs: 30000 });
+    consumers.push(c);
+    await c.start(async (m) => void got.push(m));
+    return { got, stop: () => c.stop() };
+  };
+  try {
+    return await fn({ producers, listen });
+  } finally {
+    for (const c of consumers) await c.stop();
+    await producers.close();
+  }
+}
