@@ -36,3 +36,7 @@ export type { ConnectionOptions, LogLevel } from './kafka/client';
 export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';
 export { ensureTopics, deleteTopicsByPrefix } from './kafka/topics';
 export type { TopicSpec } from './kafka/topics';
+export { sweepTopics, SWEEP_DEFAULTS } from './kafka/sweeper';
+export type { SweepOptions, SweepReport } from './kafka/sweeper';
+export type { TopicRule } from './kafka/naming';
+export { DEAD_LETTER_HEADERS } from './protocol/headers';

@@ -41,6 +41,13 @@ export interface EphemeralRequesterOptions {
 }
 
 /**
+ * A listener of a process that died stays a member of its group, and so
+ * keeps its topic safe from the sweeper, until this runs out (kafkajs'
+ * default is 30 s). Heartbeats go every 3 s.
+ */
+const LISTENER_SESSION_TIMEOUT_MS = 10000;
+
+/**
  * Request/reply on a fresh return topic per call (fusion-clj's model), without
  * fusion-clj's lost-reply bug: the topic is created (leaders awaited) and its
  * listener has joined, reading from the beginning, before the request is
@@ -115,6 +122,7 @@ export class EphemeralRequester {
         fromBeginning: true,
         autoCommit: false,
         maxWaitTimeInMs: this.options.listenerMaxWaitMs,
+        sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
         joinTimeoutMs: opts.timeoutMs,
       });
       await race(

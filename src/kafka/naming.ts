@@ -12,6 +12,20 @@ export function newEphemeralTopic(prefix: string = EPHEMERAL_TOPIC_PREFIX): stri
   return `${prefix}${uuidv7()}`;
 }
 
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * When an ephemeral topic was named (its uuid v7's milliseconds), or
+ * undefined for a name that is not `<prefix><uuid v7>`: the sweeper leaves
+ * such topics alone.
+ */
+export function ephemeralTopicTime(topic: string, prefix: string = EPHEMERAL_TOPIC_PREFIX): number | undefined {
+  if (!topic.startsWith(prefix)) return undefined;
+  const id = topic.slice(prefix.length);
+  if (!UUID_V7.test(id)) return undefined;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
 export function isEphemeralTopic(topic: string, prefix: string = EPHEMERAL_TOPIC_PREFIX): boolean {
   return topic.startsWith(prefix);
 }

@@ -76,6 +76,25 @@ export class TopicAdmin {
     }
   }
 
+  /** Of these consumer groups, those that have members now (a live listener). */
+  async groupsWithMembers(groupIds: string[]): Promise<Set<string>> {
+    if (groupIds.length === 0) return new Set();
+    const admin = await this.connect();
+    try {
+      const { groups } = await admin.describeGroups(groupIds);
+      return new Set(groups.filter((g) => g.members.length > 0).map((g) => g.groupId));
+    } catch (e) {
+      throw new TransportError('could not describe consumer groups', e);
+    }
+  }
+
+  /** Delete consumer groups; best effort (a group with members, or already gone, is skipped). */
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    const admin = await this.connect();
+    await admin.deleteGroups(groupIds).catch(() => undefined);
+  }
+
   async exists(topic: string): Promise<boolean> {
     const admin = await this.connect();
     return (await admin.listTopics()).includes(topic);

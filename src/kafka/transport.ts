@@ -1,6 +1,7 @@
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { EphemeralRequester } from './ephemeral';
 import { Producers } from './producer';
+import { Sweeper } from './sweeper';
 import { TopicAdmin } from './topics';
 import type { Kafka } from 'kafkajs';
 
@@ -8,6 +9,10 @@ export interface TransportOptions {
   connection: ConnectionOptions;
   ephemeralTopicPrefix: string;
   listenerMaxWaitMs: number;
+  /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
+  sweepIntervalMs: number;
+  sweepOlderThanMs: number;
+  onError: (error: unknown) => void;
 }
 
 /** The Kafka plumbing a Reactor or a Pipeline owns: one client, admin, producers, requester. */
@@ -16,6 +21,7 @@ export class Transport {
   readonly admin: TopicAdmin;
   readonly producers: Producers;
   readonly requester: EphemeralRequester;
+  readonly sweeper: Sweeper | undefined;
 
   constructor(options: TransportOptions) {
     this.kafka = createKafka(resolveConnection(options.connection));
@@ -25,12 +31,22 @@ export class Transport {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
     });
+    this.sweeper =
+      options.sweepIntervalMs > 0
+        ? new Sweeper(this.admin, {
+            intervalMs: options.sweepIntervalMs,
+            olderThanMs: options.sweepOlderThanMs,
+            prefix: options.ephemeralTopicPrefix,
+            owned: () => this.requester.owned,
+            onError: options.onError,
+          })
+        : undefined;
   }
 
   /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    for (const step of [() => this.requester.close(), () => this.producers.close(), () => this.admin.close()]) {
+    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.producers.close(), () => this.admin.close()]) {
       try {
         await step();
       } catch (e) {

@@ -1,4 +1,5 @@
 import { ConfigError, StateError } from '../errors';
+import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
 import type { ConnectionOptions } from '../kafka/client';
 import type { CallOutcome } from '../kafka/ephemeral';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
@@ -14,6 +15,16 @@ export interface PipelineOptions {
   ephemeralTopicPrefix?: string;
   /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
   listenerMaxWaitMs?: number;
+  /**
+   * Orphaned return topics (left by a process killed mid-call) are swept at
+   * start and then every this many ms; 0 turns sweeping off. See `sweepTopics`.
+   * @defaultValue 300000
+   */
+  sweepIntervalMs?: number;
+  /** A return topic younger than this is never swept. @defaultValue 300000 */
+  sweepOlderThanMs?: number;
+  /** Background failures with no caller to tell (a sweep that failed...). @defaultValue logs to stderr */
+  onError?: (error: unknown) => void;
 }
 
 export const PIPELINE_DEFAULTS = {
@@ -21,6 +32,9 @@ export const PIPELINE_DEFAULTS = {
   requestTimeoutMs: 30000,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   listenerMaxWaitMs: 100,
+  sweepIntervalMs: 300000,
+  sweepOlderThanMs: 300000,
+  onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
 } satisfies Required<PipelineOptions>;
 
 export interface SendOptions {
@@ -43,12 +57,11 @@ export interface BatchItem<T> {
 type State = 'idle' | 'running' | 'closing' | 'closed';
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o = { ...PIPELINE_DEFAULTS, ...defined } as Required<PipelineOptions>;
-  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new ConfigError(k, `must be a positive number, got ${String(o[k])}`);
-  }
+  const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as Required<PipelineOptions>;
+  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkPositive(k, o[k]);
+  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
+  if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   return o;
 }
 
@@ -74,9 +87,10 @@ export class Pipeline {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}`));
     this.starting ??= (async () => {
       const o = this.options;
-      this.transport = new Transport({ connection: o.connection, ephemeralTopicPrefix: o.ephemeralTopicPrefix, listenerMaxWaitMs: o.listenerMaxWaitMs });
+      this.transport = new Transport(o);
       try {
         await this.transport.producers.connect();
+        this.transport.sweeper?.start();
       } catch (e) {
         this.starting = undefined;
         await this.transport.close().catch(() => undefined);

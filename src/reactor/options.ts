@@ -1,5 +1,6 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
+import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
 import type { ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
 import type { ReactorOutput } from './types';
@@ -48,6 +49,14 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * @defaultValue `<mainTopic>.dlq`
    */
   deadLetterTopic?: string;
+  /**
+   * Orphaned return topics (left by a process killed mid-call) are swept at
+   * start and then every this many ms; 0 turns sweeping off. See `sweepTopics`.
+   * @defaultValue 300000
+   */
+  sweepIntervalMs?: number;
+  /** A return topic younger than this is never swept. @defaultValue 300000 */
+  sweepOlderThanMs?: number;
   /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
@@ -66,19 +75,15 @@ export const REACTOR_DEFAULTS = {
   fetchMaxWaitMs: 1000,
   listenerMaxWaitMs: 100,
   returnTopicAllowList: [EPHEMERAL_TOPIC_PREFIX] as TopicRule[],
+  sweepIntervalMs: 300000,
+  sweepOlderThanMs: 300000,
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
-
-function positive(path: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(path, `must be a positive number, got ${String(v)}`);
-  return v;
-}
 
 /** Merge defaults (skipping `undefined`), validate, never mutate the input. */
 export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): ResolvedReactorOptions<T, R> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('elements', 'expected an options object');
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ReactorOptions<T, R>;
-  const o = { ...REACTOR_DEFAULTS, ...defined } as ResolvedReactorOptions<T, R>;
+  const o = { ...REACTOR_DEFAULTS, ...withoutUndefined(options) } as ResolvedReactorOptions<T, R>;
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
   o.deadLetterTopic ??= defaultDeadLetterTopic(o.mainTopic);
   if (!isValidTopicName(o.deadLetterTopic)) throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
@@ -88,7 +93,8 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) positive(k, o[k]);
+  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) checkPositive(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');

@@ -52,7 +52,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     if (typeof procFn !== 'function') throw new ConfigError('procFn', 'must be a function');
     this.state = 'starting';
     const o = this.options;
-    const transport = new Transport({ connection: o.connection, ephemeralTopicPrefix: o.ephemeralTopicPrefix, listenerMaxWaitMs: o.listenerMaxWaitMs });
+    const transport = new Transport(o);
     this.transport = transport;
     try {
       if (!(await transport.admin.exists(o.mainTopic))) {
@@ -72,6 +72,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         onCrash: (error) => o.onError(error),
       });
       await this.consumer.start((message, heartbeat) => this.track(this.handle(message, heartbeat, depsFn, procFn)));
+      transport.sweeper?.start();
       this.state = 'running';
       return this;
     } catch (e) {

@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { elements, reactor, shutdownReactor, type ReactorElements } from '../../src/reactor/reactor';
 import type { ReactorOptions } from '../../src/reactor/options';
 import type { DepsFn, ProcFn, ReactorOutput } from '../../src/reactor/types';
-import { Pipeline } from '../../src/pipeline/pipeline';
+import { Pipeline, type PipelineOptions } from '../../src/pipeline/pipeline';
 import { connection, createTopics, deleteTopics, ephemeralTopicsOnBroker, testName } from './broker';
 import { waitFor } from './wait';
 
@@ -40,8 +40,8 @@ export async function startService<T, R>(procFn: (value: T) => R | Promise<R>, o
   return startReactor<T, R>(() => undefined, (m) => procFn(m.value), options);
 }
 
-export async function startPipeline(): Promise<Pipeline> {
-  const p = new Pipeline({ connection, requestTimeoutMs: 60000 });
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const p = new Pipeline({ connection, requestTimeoutMs: 60000, ...options });
   closers.push(() => p.close());
   return p.start();
 }

@@ -37,6 +37,7 @@ describe('Reactor options', () => {
     ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],
     ['a subject that is not one', { ...base, subject: {} }, 'subject: must be an RxJS Subject'],
     ['a dead-letter topic that is the main topic', { ...base, deadLetterTopic: 'orders' }, 'deadLetterTopic: must differ from mainTopic'],
+    ['a negative sweep interval', { ...base, sweepIntervalMs: -1 }, 'sweepIntervalMs: must be a number >= 0, got -1'],
     ['an invalid dead-letter topic', { ...base, deadLetterTopic: 'a b' }, 'deadLetterTopic: must be a valid Kafka topic name, got "a b"'],
     ['an allow-list that is not a list', { ...base, returnTopicAllowList: 'kafka-fusion.' }, 'returnTopicAllowList: must be an array'],
     ['an allow-list with an empty prefix (would allow every topic)', { ...base, returnTopicAllowList: [''] }, 'returnTopicAllowList: must be an array of topic prefixes (non-empty strings) and RegExps'],

@@ -1,0 +1,119 @@
+import { TransportError } from '../errors';
+import type { ConnectionOptions } from './client';
+import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
+import { topicAdmin, type TopicAdmin } from './topics';
+
+export interface SweepOptions {
+  /** Which topics are candidates: `<prefix><uuid v7>`. @defaultValue `kafka-fusion.reply.` */
+  prefix?: string;
+  /**
+   * Only topics named longer ago than this are deleted. It covers the moment
+   * between a live call's topic creation and its listener's join (when no
+   * group shows that the topic is in use) and clock skew between machines.
+   * @defaultValue 300000
+   */
+  olderThanMs?: number;
+  /** Topics never to delete (those the sweeping process owns). */
+  exclude?: Iterable<string>;
+}
+
+export const SWEEP_DEFAULTS = { prefix: EPHEMERAL_TOPIC_PREFIX, olderThanMs: 300000 } as const;
+
+export interface SweepReport {
+  /** Topics deleted by this sweep. */
+  deleted: string[];
+  /** Candidates left alone because a consumer group still reads them (a live call). */
+  live: string[];
+  /** Candidates left alone because they are younger than `olderThanMs`. */
+  young: string[];
+}
+
+/**
+ * Delete orphaned ephemeral return topics: named `<prefix><uuid v7>`, older
+ * than `olderThanMs`, not excluded, and read by no live listener (the
+ * topic's consumer group, which has the topic's name, has no member). A
+ * process killed mid-call leaves such topics; its listener's membership ends
+ * with its session timeout.
+ */
+export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, now = Date.now()): Promise<SweepReport> {
+  const prefix = options.prefix ?? SWEEP_DEFAULTS.prefix;
+  const olderThanMs = options.olderThanMs ?? SWEEP_DEFAULTS.olderThanMs;
+  const exclude = new Set(options.exclude ?? []);
+  const young: string[] = [];
+  const old: string[] = [];
+  for (const topic of await admin.list(prefix)) {
+    const born = ephemeralTopicTime(topic, prefix);
+    if (born === undefined || exclude.has(topic)) continue;
+    (now - born < olderThanMs ? young : old).push(topic);
+  }
+  const busy = await admin.groupsWithMembers(old);
+  const live = old.filter((t) => busy.has(t));
+  const orphans = old.filter((t) => !busy.has(t));
+  if (orphans.length > 0) {
+    try {
+      await admin.deleteNow(orphans);
+    } catch (e) {
+      // Another sweeper may have deleted some first: what is gone is gone.
+      const left = new Set(await admin.list(prefix));
+      if (orphans.some((t) => left.has(t))) throw e instanceof TransportError ? e : new TransportError('sweep could not delete', e);
+    }
+    // Their listeners' groups (named like the topics) are empty: remove them too.
+    await admin.deleteGroups(orphans);
+  }
+  return { deleted: orphans, live, young };
+}
+
+/** `sweepWith` on a client of its own: the exported `sweepTopics`. */
+export async function sweepTopics(options: SweepOptions & { connection?: ConnectionOptions } = {}): Promise<SweepReport> {
+  const admin = topicAdmin(options.connection);
+  try {
+    return await sweepWith(admin, options);
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Sweeps on a schedule for an owner (a Reactor or a Pipeline): once at
+ * start, then every `intervalMs`, never two at once, off every caller's
+ * path. Failures go to `onError`. `stop()` clears the timer and waits for a
+ * sweep in progress.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Topics deleted by this sweeper so far. */
+  deletedCount = 0;
+
+  constructor(
+    private readonly admin: TopicAdmin,
+    private readonly options: { intervalMs: number; olderThanMs: number; prefix: string; owned: () => Iterable<string>; onError: (e: unknown) => void },
+  ) {}
+
+  start(): void {
+    if (this.stopped || this.timer) return;
+    this.sweep();
+    this.timer = setInterval(() => this.sweep(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Run one sweep now unless one is running; resolves when it is done. */
+  sweep(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.running ??= sweepWith(this.admin, { prefix: this.options.prefix, olderThanMs: this.options.olderThanMs, exclude: this.options.owned() })
+      .then(
+        (report) => void (this.deletedCount += report.deleted.length),
+        (e) => this.options.onError(e),
+      )
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,16 @@
+import { ConfigError } from './errors';
+
+/** Shared checks of the options resolvers: each throws a ConfigError naming the option. */
+
+export function checkPositive(path: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(path, `must be a positive number, got ${String(v)}`);
+}
+
+export function checkNonNegative(path: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(path, `must be a number >= 0, got ${String(v)}`);
+}
+
+/** Options given as `undefined` count as not given. */
+export function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,100 @@
+/**
+ * No leaked topics, ever: a process SIGKILLed mid-call leaves its return
+ * topic behind, and the sweeper removes it once nobody listens to it, while
+ * a topic that a live call is listening to is left alone.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ephemeralTopicTime, newEphemeralTopic } from '../../src/kafka/naming';
+import { sweepTopics } from '../../src/kafka/sweeper';
+import { connection, createTopics, deleteTopics, ephemeralTopicsOnBroker, testName } from '../helpers/broker';
+import { closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
+import { withRaw } from '../helpers/raw';
+import { waitFor } from '../helpers/wait';
+
+afterEach(closeAllAndCheckTopics);
+
+const ROOT = path.join(__dirname, '..', '..');
+
+describe('sweeping orphaned return topics', () => {
+  test('after a SIGKILL mid-call, the sweeper deletes the orphan; while the call lived it was kept', async () => {
+    const [silent] = await createTopics(testName('silent'));
+    // node itself, not the tsx wrapper: SIGKILL must hit the process that owns the topic.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!], {
+      cwd: ROOT,
+      env: { ...process.env, KAFKA_BROKERS: connection.brokers.join(',') },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    try {
+      await withRaw(async ({ listen }) => {
+        // The request is sent only after its listener has joined: once it is
+        // here, the return topic is in use by a live call.
+        const requests = await listen(silent!);
+        await waitFor(() => requests.got.length === 1, 'the child process to send its request', 60000);
+        const returnTopic = JSON.parse(requests.got[0]!.value!.toString()).returnTopic as string;
+        expect(ephemeralTopicTime(returnTopic)).toBeGreaterThan(Date.now() - 120000);
+
+        const whileAlive = await sweepTopics({ connection, olderThanMs: 0 });
+        expect(whileAlive.live).toContain(returnTopic);
+        expect(whileAlive.deleted).not.toContain(returnTopic);
+        expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
+
+        child.kill('SIGKILL');
+        expect(await exited).toBe('SIGKILL');
+        // The dead listener stays a group member until its session times out.
+        const deleted: string[] = [];
+        await waitFor(
+          async () => (deleted.push(...(await sweepTopics({ connection, olderThanMs: 0 })).deleted), deleted.includes(returnTopic)),
+          'the sweeper to delete the orphaned return topic',
+          90000,
+          1000,
+        );
+        expect(await ephemeralTopicsOnBroker()).not.toContain(returnTopic);
+      });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }, 180000);
+
+  test('young topics, excluded topics and names that are not <prefix><uuid v7> are left alone', async () => {
+    const young = newEphemeralTopic();
+    const excluded = newEphemeralTopic();
+    const notOurs = 'kafka-fusion.reply.kcat-by-hand';
+    await createTopics(young, excluded, notOurs);
+    try {
+      const report = await sweepTopics({ connection, olderThanMs: 3600000, exclude: [excluded] });
+      expect(report.young).toContain(young);
+      expect(report.deleted).toEqual([]);
+      const now = await sweepTopics({ connection, olderThanMs: 0, exclude: [excluded] });
+      expect(now.deleted).toContain(young); // no group reads it: an orphan
+      expect(now.deleted).not.toContain(excluded);
+      expect(now.deleted).not.toContain(notOurs);
+      expect(await ephemeralTopicsOnBroker()).toEqual(expect.arrayContaining([excluded, notOurs]));
+      expect(await ephemeralTopicsOnBroker()).not.toContain(young);
+    } finally {
+      await deleteTopics([excluded, notOurs]);
+    }
+  });
+
+  test('a Reactor and a Pipeline sweep at start', async () => {
+    const orphan = newEphemeralTopic();
+    await createTopics(orphan);
+    // Each sweeps once at start; olderThanMs 1 makes the new orphan old enough.
+    const svc = await startService<number, number>((n) => n, { sweepOlderThanMs: 1 });
+    await waitFor(async () => !(await ephemeralTopicsOnBroker()).includes(orphan), "the Reactor's start-up sweep to delete the orphan", 30000, 200);
+    const orphan2 = newEphemeralTopic();
+    await createTopics(orphan2);
+    const pipeline = await startPipeline({ sweepOlderThanMs: 1 });
+    await waitFor(async () => !(await ephemeralTopicsOnBroker()).includes(orphan2), "the Pipeline's start-up sweep to delete the orphan", 30000, 200);
+  });
+
+  test("a scheduled sweep never deletes its owner's topics, even in the moment before their listener joins", async () => {
+    const svc = await startService<number, number>((n) => n);
+    // Sweeping every 20 ms, with every topic old enough: only the exclusion of owned topics protects the calls.
+    const pipeline = await startPipeline({ sweepIntervalMs: 20, sweepOlderThanMs: 1, onError: (e) => console.error(e) });
+    const results: number[] = [];
+    for (let i = 0; i < 10; i++) results.push(await pipeline.request<number>(svc.topic, i));
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
