@@ -23,6 +23,7 @@ export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus,
 export type { RequestEnvelope, ReplyEnvelope, ResultReply, ErrorReply } from './protocol/envelope';
 
 export { elements, reactor, shutdownReactor, ReactorElements } from './reactor/reactor';
+export type { PartitionPosition } from './reactor/reactor';
 export { REACTOR_DEFAULTS } from './reactor/options';
 export type { ReactorOptions } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';

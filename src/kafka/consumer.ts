@@ -31,7 +31,13 @@ export interface GroupConsumerOptions {
    * this consumer has stopped for good.
    */
   onCrash?: (error: TransportError, restarting: boolean) => void;
+  /** Partitions this member gained, after each join. */
+  onAssigned?: (partitions: number[]) => void;
+  /** Partitions this member lost: to a rebalance, or all of them at stop(). */
+  onRevoked?: (partitions: number[], reason: RevokeReason) => void;
 }
+
+export type RevokeReason = 'rebalance' | 'shutdown';
 
 /** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
 export type MessageHandler = (message: InboundMessage, heartbeat: () => Promise<void>) => Promise<void>;
@@ -55,6 +61,21 @@ export class GroupConsumer {
   private stopping: Promise<void> | undefined;
   /** Milliseconds the first join took (kafkajs' own measure). */
   joinDurationMs: number | undefined;
+  /** Partitions of the topic this member holds now. */
+  private held: number[] = [];
+
+  get assignment(): readonly number[] {
+    return this.held;
+  }
+
+  /** kafkajs has no rebalance listener: each join reports the new assignment; the change is ours to compute. */
+  private reassigned(now: number[]): void {
+    const lost = this.held.filter((p) => !now.includes(p));
+    const gained = now.filter((p) => !this.held.includes(p));
+    this.held = [...now].sort((a, b) => a - b);
+    if (lost.length > 0) this.options.onRevoked?.(lost, 'rebalance');
+    if (gained.length > 0) this.options.onAssigned?.(gained.sort((a, b) => a - b));
+  }
 
   constructor(
     private readonly kafka: Kafka,
@@ -73,6 +94,7 @@ export class GroupConsumer {
     this.consumer = consumer;
     let removeJoin = () => {};
     let removeCrash = () => {};
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.reassigned(e.payload.memberAssignment[o.topic] ?? []));
     const joined = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -133,6 +155,9 @@ export class GroupConsumer {
       const consumer = this.consumer;
       this.consumer = undefined;
       if (consumer) await consumer.disconnect();
+      const held = this.held;
+      this.held = [];
+      if (held.length > 0) this.options.onRevoked?.(held, 'shutdown');
     })();
     return this.stopping;
   }

@@ -76,6 +76,38 @@ export class TopicAdmin {
     }
   }
 
+  /** A group's committed offset per partition of a topic; null where it has committed none. */
+  async groupOffsets(groupId: string, topic: string): Promise<Map<number, string | null>> {
+    const admin = await this.connect();
+    try {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) < 0 ? null : p.offset]));
+    } catch (e) {
+      throw new TransportError(`could not fetch the offsets of group "${groupId}"`, e);
+    }
+  }
+
+  /**
+   * Make "start from the end" mean the end *now*: commit the topic's current
+   * end offsets for the partitions where the group has committed nothing.
+   * kafkajs resolves a new group's "latest" only after the join, so a message
+   * written between join and that lookup would be skipped. Only an empty
+   * group can be given offsets; with live members (who hold positions) this
+   * does nothing.
+   */
+  async pinNewGroupAtEnd(groupId: string, topic: string): Promise<void> {
+    const [committed, ends] = await Promise.all([this.groupOffsets(groupId, topic), this.offsets(topic)]);
+    const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
+    if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
+    const admin = await this.connect();
+    try {
+      await admin.setOffsets({ groupId, topic, partitions: missing.map((p) => ({ partition: p.partition, offset: p.high })) });
+    } catch (e) {
+      // Another instance joined meanwhile: its members now own the positions.
+      if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
+    }
+  }
+
   /** Of these consumer groups, those that have members now (a live listener). */
   async groupsWithMembers(groupIds: string[]): Promise<Set<string>> {
     if (groupIds.length === 0) return new Set();

@@ -17,7 +17,13 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   subject?: Subject<ReactorOutput<T, R>>;
   /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
   callTimeoutMs?: number;
-  /** Where a *new* group starts reading the main topic. @defaultValue false (only new messages) */
+  /**
+   * Where a *new* group starts reading the main topic: its beginning (true),
+   * or its end as it is when `start()` is called (false: every message
+   * written after that is read; kafkajs alone would fix "the end" only after
+   * the join, skipping what came in between). A group that has committed
+   * offsets resumes from them either way. @defaultValue false
+   */
   fromBeginning?: boolean;
   /** Partitions of the main topic handled at once (messages of one partition run in order). @defaultValue 1 */
   partitionsConsumedConcurrently?: number;
@@ -57,11 +63,20 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   sweepIntervalMs?: number;
   /** A return topic younger than this is never swept. @defaultValue 300000 */
   sweepOlderThanMs?: number;
+  /** Told the main-topic partitions this Reactor gained, after each group join. */
+  onPartitionsAssigned?: (partitions: number[]) => void;
+  /**
+   * Told the partitions this Reactor lost: `'rebalance'` when another member
+   * took them, `'shutdown'` (all of them) when it stopped.
+   */
+  onPartitionsRevoked?: (partitions: number[], reason: 'rebalance' | 'shutdown') => void;
   /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
 
-export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, 'subject'>> & Pick<ReactorOptions<T, R>, 'subject'>;
+type Optional = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked';
+
+export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, Optional>> & Pick<ReactorOptions<T, R>, Optional>;
 
 export const REACTOR_DEFAULTS = {
   connection: {},
@@ -98,5 +113,8 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
+  for (const k of ['onPartitionsAssigned', 'onPartitionsRevoked'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'function') throw new ConfigError(k, 'must be a function');
+  }
   return o;
 }

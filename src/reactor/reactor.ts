@@ -10,6 +10,17 @@ import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './t
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** Where a Reactor's group stands on one partition of its main topic. */
+export interface PartitionPosition {
+  partition: number;
+  /** Next offset the group will read (its last commit); null if it never committed. */
+  committed: string | null;
+  /** The partition's end: the offset of the next message written. */
+  high: string;
+  /** Messages written and not yet committed by the group. */
+  lag: number;
+}
+
 /** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -59,6 +70,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
       if (!(await transport.admin.exists(o.deadLetterTopic))) await transport.admin.create([{ topic: o.deadLetterTopic }]);
+      if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       await transport.producers.connect();
       this.consumer = new GroupConsumer(transport.kafka, {
         groupId: o.groupId,
@@ -70,6 +82,8 @@ export class ReactorElements<T = unknown, R = unknown> {
         maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
         onCrash: (error) => o.onError(error),
+        onAssigned: (partitions) => this.hook(() => o.onPartitionsAssigned?.(partitions)),
+        onRevoked: (partitions, reason) => this.hook(() => o.onPartitionsRevoked?.(partitions, reason)),
       });
       await this.consumer.start((message, heartbeat) => this.track(this.handle(message, heartbeat, depsFn, procFn)));
       transport.sweeper?.start();
@@ -82,6 +96,38 @@ export class ReactorElements<T = unknown, R = unknown> {
       this.state = 'stopped';
       throw e;
     }
+  }
+
+  /** A user hook must not break the consumer: its failure goes to onError. */
+  private hook(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.options.onError(e);
+    }
+  }
+
+  /** Main-topic partitions this Reactor holds now. */
+  get assignment(): readonly number[] {
+    return this.consumer?.assignment ?? [];
+  }
+
+  /**
+   * The group's position on each partition of the main topic: committed
+   * offset (null before its first commit), the topic's end (high watermark)
+   * and the lag between them. Offsets are committed after each fetched batch
+   * has been handled (replied to or dead-lettered).
+   */
+  async positions(): Promise<PartitionPosition[]> {
+    if (!this.transport || this.state !== 'running') throw new StateError(`positions() needs a running Reactor; this one is ${this.state}`);
+    const admin = this.transport.admin;
+    const [ends, committed] = await Promise.all([admin.offsets(this.options.mainTopic), admin.groupOffsets(this.options.groupId, this.options.mainTopic)]);
+    return ends
+      .map((p) => {
+        const c = committed.get(p.partition) ?? null;
+        return { partition: p.partition, committed: c, high: p.high, lag: Number(p.high) - Number(c ?? p.low) };
+      })
+      .sort((a, b) => a.partition - b.partition);
   }
 
   private track(work: Promise<void>): Promise<void> {
