@@ -9,6 +9,11 @@ import { waitFor } from './wait';
 type Closer = () => Promise<void>;
 const closers: Closer[] = [];
 
+/** Close this when the test ends, pass or fail (idempotent closes make a double close harmless). */
+export function closeAfterTest(close: Closer): void {
+  closers.push(close);
+}
+
 /** Short fetch waits and joins so that tests stay quick; nothing else differs from production defaults. */
 export async function startReactor<T, R>(
   depsFn: DepsFn<T>,

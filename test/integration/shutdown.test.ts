@@ -5,7 +5,7 @@ import { Pipeline } from '../../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor } from '../../src/reactor/reactor';
 import type { ReactorOutput } from '../../src/reactor/types';
 import { connection, createTopics, ephemeralTopicsOnBroker, testName } from '../helpers/broker';
-import { closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
+import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
 import { waitFor } from '../helpers/wait';
 
 afterEach(closeAllAndCheckTopics);
@@ -18,14 +18,18 @@ describe('shutdownReactor', () => {
     let completed = false;
     subject.subscribe({ next: (o) => outputs.push(o), complete: () => (completed = true) });
     const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fromBeginning: true, subject, drainTimeoutMs: 1000, fetchMaxWaitMs: 100 });
+    closeAfterTest(() => shutdownReactor(els)); // if an assertion fails first
     // A dependency on a topic nobody serves: the call can only end by timeout (60 s) or shutdown.
     await reactor<unknown, unknown>((): DepsMap => ({ stuck: { topic: silent!, args: [] } }), () => 'unreachable')(els);
     const pipeline = await startPipeline();
 
     const answer = pipeline.request(main!, {}, { timeoutMs: 60000 }).catch((e: unknown) => e);
-    await waitFor(() => els.ownedTopics.length === 1, 'the Reactor to create the return topic of its call');
+    // A topic is owned from the moment its creation starts: wait until it is on the broker.
+    await waitFor(
+      async () => els.ownedTopics.length === 1 && (await ephemeralTopicsOnBroker()).includes(els.ownedTopics[0]!),
+      'the return topic of the Reactor\'s call to be on the broker',
+    );
     const [returnTopic] = els.ownedTopics;
-    expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
 
     const started = Date.now();
     await shutdownReactor(els);
@@ -50,12 +54,14 @@ describe('shutdownReactor', () => {
     const [main] = await createTopics(testName('main'));
     const groupId = testName('g');
     const first = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
+    closeAfterTest(() => shutdownReactor(first));
     await reactor<number, number>(() => undefined, (m) => m.value + 1)(first);
     const pipeline = await startPipeline();
     await expect(pipeline.request(main!, 1)).resolves.toBe(2);
     await shutdownReactor(first);
 
     const second = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
+    closeAfterTest(() => shutdownReactor(second));
     await reactor<number, number>(() => undefined, (m) => m.value + 100)(second);
     try {
       await expect(pipeline.request(main!, 1)).resolves.toBe(101);
@@ -73,6 +79,7 @@ describe('shutdownReactor', () => {
   test('Pipeline.close() rejects requests in flight and deletes their return topics', async () => {
     const [silent] = await createTopics(testName('silent'));
     const pipeline = new Pipeline({ connection });
+    closeAfterTest(() => pipeline.close());
     await pipeline.start();
     const pending = pipeline.request(silent!, 1, { timeoutMs: 60000 }).catch((e: unknown) => e);
     await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 1, 'the return topic of the request');
