@@ -6,6 +6,8 @@
  *   tsx scripts/broker.ts up       start, or reuse the running broker; returns when it is ready
  *   tsx scripts/broker.ts down     stop it and remove its data
  *   tsx scripts/broker.ts status   say whether it runs and answers
+ *   tsx scripts/broker.ts restart [--kill]
+ *                                  stop it (cleanly, or SIGKILL) and start it again on the same data
  *
  * Environment:
  *   KAFKA_BROKERS          use this cluster instead; `up` only checks that it answers
@@ -239,9 +241,17 @@ async function up(): Promise<void> {
   const fmt = spawnSync('java', [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props], { encoding: 'utf8' });
   if (fmt.error) throw new Error(`could not run java (is a JDK 17 installed?): ${fmt.error.message}`);
   if (fmt.status !== 0) throw new Error(`StorageTool format failed (${fmt.status}): ${fmt.stderr}${fmt.stdout}`);
+  await launch(VERSION, dataDir, started, 'w');
+}
 
+/** Start the broker on formatted storage and wait until it is ready. */
+async function launch(version: string, dataDir: string, started: number, logMode: 'w' | 'a'): Promise<void> {
+  const libs = ensureJars(version);
+  const props = path.join(STATE_DIR, 'server.properties');
+  const logOpt = logOption(version, STATE_DIR);
+  const cp = path.join(libs, '*');
   const logFile = path.join(STATE_DIR, 'broker.log');
-  const out = fs.openSync(logFile, 'w');
+  const out = fs.openSync(logFile, logMode);
   const child = spawn(
     'java',
     ['-Xms512m', '-Xmx1g', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.Kafka', props],
@@ -253,9 +263,9 @@ async function up(): Promise<void> {
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
   child.unref();
-  const next: BrokerState = { pid, version: VERSION, port: PORT, dataDir, logFile, startedAt: new Date().toISOString() };
+  const next: BrokerState = { pid, version, port: PORT, dataDir, logFile, startedAt: new Date().toISOString() };
   fs.writeFileSync(STATE_FILE, JSON.stringify(next, null, 2));
-  log(`starting Kafka ${VERSION} (pid ${pid}) on 127.0.0.1:${PORT}, log ${path.relative(ROOT, logFile)}`);
+  log(`starting Kafka ${version} (pid ${pid}) on 127.0.0.1:${PORT}, log ${path.relative(ROOT, logFile)}`);
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await portOpen(PORT))) {
@@ -267,6 +277,34 @@ async function up(): Promise<void> {
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** Stop the broker process (SIGTERM, or SIGKILL as a crash) and wait until it is gone. */
+async function stopProcess(pid: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, signal);
+  const deadline = Date.now() + 30_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (alive(pid)) {
+    log(`broker did not stop within 30 s; killing pid ${pid}`);
+    process.kill(pid, 'SIGKILL');
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Stop the local broker and start it again on the same data: topics,
+ * messages and groups survive, as in a real broker restart. `--kill` stops it
+ * with SIGKILL (a crash) instead of a clean shutdown.
+ */
+async function restart(kill: boolean): Promise<void> {
+  if (process.env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set: restart only restarts the local broker this script started');
+  const state = readState();
+  if (!state) throw new Error(`no local broker on port ${PORT} to restart; run up first`);
+  const started = Date.now();
+  await stopProcess(state.pid, kill ? 'SIGKILL' : 'SIGTERM');
+  log(`stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data`);
+  await launch(state.version, state.dataDir, started, 'a');
+}
+
 async function down(): Promise<void> {
   const state = readState();
   if (!state) {
@@ -274,13 +312,7 @@ async function down(): Promise<void> {
     return;
   }
   if (alive(state.pid)) {
-    process.kill(state.pid, 'SIGTERM');
-    const deadline = Date.now() + 30_000;
-    while (alive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if (alive(state.pid)) {
-      log(`broker did not stop within 30 s; killing pid ${state.pid}`);
-      process.kill(state.pid, 'SIGKILL');
-    }
+    await stopProcess(state.pid, 'SIGTERM');
     log(`stopped broker (pid ${state.pid})`);
   } else {
     log(`broker pid ${state.pid} was not running`);
@@ -320,8 +352,9 @@ async function main(): Promise<void> {
   if (cmd === 'up') await up();
   else if (cmd === 'down') await down();
   else if (cmd === 'status') process.exitCode = (await status()) ? 0 : 1;
+  else if (cmd === 'restart') await restart(process.argv.includes('--kill'));
   else {
-    console.error('usage: tsx scripts/broker.ts up|down|status');
+    console.error('usage: tsx scripts/broker.ts up|down|status|restart [--kill]');
     process.exitCode = 2;
   }
 }

@@ -168,7 +168,8 @@ export class EphemeralRequester {
       // (deletion skips names that do not exist).
       this.admin.scheduleDelete([returnTopic]);
       await this.admin.flush();
-      this.owned.delete(returnTopic);
+      // Still owned if the delete failed: close() tries again.
+      if (!this.admin.failedDeletes.has(returnTopic)) this.owned.delete(returnTopic);
     })();
     this.cleanups.add(work);
     void work.finally(() => this.cleanups.delete(work));

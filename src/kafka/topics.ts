@@ -20,6 +20,8 @@ export class TopicAdmin {
   private admin: Admin | undefined;
   private connecting: Promise<Admin> | undefined;
   private readonly pendingDeletes = new Set<string>();
+  /** Topics whose background deletion failed (broker away...): their owner must retry, e.g. at close. */
+  readonly failedDeletes = new Set<string>();
   private deleting: Promise<void> | undefined;
 
   constructor(private readonly kafka: Kafka) {}
@@ -147,9 +149,11 @@ export class TopicAdmin {
       this.pendingDeletes.clear();
       try {
         await this.deleteExisting(batch);
+        for (const t of batch) this.failedDeletes.delete(t);
       } catch (e) {
-        // A topic we could not delete is left to `sweep` and to shutdown;
-        // report it without failing anybody's call.
+        // A topic we could not delete is left to its owner's close (and to
+        // the sweeper); report it without failing anybody's call.
+        for (const t of batch) this.failedDeletes.add(t);
         this.onDeleteError(batch, e);
       }
     }
@@ -167,6 +171,7 @@ export class TopicAdmin {
     // a topic being deleted makes kafkajs retry for seconds.
     await this.flush();
     await this.deleteExisting(topics, timeoutMs);
+    for (const t of topics) this.failedDeletes.delete(t);
   }
 
   /** The delete itself; the background queue calls it directly (it must not wait for itself). */

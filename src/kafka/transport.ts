@@ -2,6 +2,7 @@ import { createKafka, resolveConnection, type ConnectionOptions } from './client
 import { EphemeralRequester } from './ephemeral';
 import { Producers } from './producer';
 import { Sweeper } from './sweeper';
+import { TransportError } from '../errors';
 import { TopicAdmin } from './topics';
 import type { Kafka } from 'kafkajs';
 
@@ -26,6 +27,7 @@ export class Transport {
   constructor(options: TransportOptions) {
     this.kafka = createKafka(resolveConnection(options.connection));
     this.admin = new TopicAdmin(this.kafka);
+    this.admin.onDeleteError = (topics, e) => options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
     this.producers = new Producers(this.kafka, options.ephemeralTopicPrefix);
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,

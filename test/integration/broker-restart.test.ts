@@ -1,0 +1,108 @@
+/**
+ * Broker restart: a broker of this test's own (so the shared one is left
+ * alone) is stopped and started again, on the same data, while requests
+ * flow. Every request completes or fails with a clear error within its
+ * deadline, none hangs, and Reactor and Pipeline carry on afterwards.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { isFusionError } from '../../src/errors';
+import { topicAdmin } from '../../src/kafka/topics';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+import { sweepTopics } from '../../src/kafka/sweeper';
+import { Pipeline } from '../../src/pipeline/pipeline';
+import { elements, shutdownReactor } from '../../src/reactor/reactor';
+import { testName } from '../helpers/broker';
+import { waitFor } from '../helpers/wait';
+
+const ROOT = path.join(__dirname, '..', '..');
+const PORT = 9394;
+const connection = { brokers: [`127.0.0.1:${PORT}`], logLevel: 'nothing' as const };
+const DEADLINE_MS = 15000;
+
+/** scripts/broker.ts on this test's port; never the cluster of KAFKA_BROKERS. */
+function broker(...args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_PORT: String(PORT) };
+  delete env.KAFKA_BROKERS;
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args], { cwd: ROOT, env, timeout: 240000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+    ),
+  );
+}
+
+beforeAll(() => broker('up'), 300000);
+afterAll(() => broker('down'), 120000);
+
+type Outcome = { n: number; ms: number; at: number; result?: unknown; error?: unknown };
+
+test.each([
+  ['stopped cleanly', []],
+  ['killed (SIGKILL)', ['--kill']],
+])('the broker is %s and restarted mid-run: every request resolves or fails clearly within its deadline; both sides carry on', async (how, flags) => {
+  const mainTopic = testName('restart-main');
+  const admin = topicAdmin(connection);
+  try {
+    await admin.create([{ topic: mainTopic }]);
+  } finally {
+    await admin.close();
+  }
+  const errors: unknown[] = [];
+  const els = elements<number, number>({ connection, mainTopic, groupId: testName('restart'), fromBeginning: true, fetchMaxWaitMs: 100, onError: (e) => errors.push(e) });
+  const pipeline = new Pipeline({ connection, requestTimeoutMs: DEADLINE_MS, onError: (e) => errors.push(e) });
+  try {
+    await els.start(() => undefined, (m) => m.value * 2);
+    await pipeline.start();
+    expect(await pipeline.request(mainTopic, 1)).toBe(2);
+
+    // Four clients, each sending its next request when the last one settled.
+    const outcomes: Outcome[] = [];
+    let running = true;
+    let n = 0;
+    const client = async () => {
+      while (running) {
+        const i = n++;
+        const sent = Date.now();
+        const outcome = await pipeline.request<number>(mainTopic, i).then(
+          (result) => ({ result }),
+          (error: unknown) => ({ error }),
+        );
+        outcomes.push({ n: i, ms: Date.now() - sent, at: Date.now(), ...outcome });
+      }
+    };
+    const ok = (o: Outcome) => o.error === undefined && o.result === o.n * 2;
+    const clients = [client(), client(), client(), client()];
+    try {
+      await waitFor(() => outcomes.filter(ok).length >= 8, 'requests to flow before the restart', 60000, 20);
+      await broker('restart', ...flags);
+      const restartedAt = Date.now();
+      await waitFor(() => outcomes.filter((o) => ok(o) && o.at > restartedAt).length >= 8, 'requests to succeed again after the restart', 120000, 100);
+    } finally {
+      running = false;
+      await Promise.all(clients);
+    }
+
+    const late = outcomes.filter((o) => o.ms > DEADLINE_MS + 5000);
+    expect(late).toEqual([]); // nothing hung past its deadline
+    const failures = outcomes.filter((o) => !ok(o));
+    for (const f of failures) {
+      expect(isFusionError(f.error)).toBe(true); // typed, with a message that says what failed
+      expect((f.error as Error).message.length).toBeGreaterThan(10);
+    }
+    console.log(`broker ${how}: ${outcomes.length} requests, ${outcomes.filter(ok).length} answered, ${failures.length} failed clearly: ${[...new Set(failures.map((f) => (f.error as Error).name))].join(', ') || 'none'}`);
+    expect(els.status).toBe('running');
+  } finally {
+    await pipeline.close();
+    await shutdownReactor(els);
+  }
+  // Return topics whose deletion failed while the broker was away are deleted again at close.
+  const admin2 = topicAdmin(connection);
+  let left: string[];
+  try {
+    left = await admin2.list(EPHEMERAL_TOPIC_PREFIX);
+  } finally {
+    await admin2.close();
+  }
+  await sweepTopics({ connection, olderThanMs: 0 }); // so that a failure here leaves a clean broker
+  expect(left).toEqual([]);
+}, 600000);
