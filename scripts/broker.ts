@@ -359,7 +359,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: Error) => {
-  console.error(`[kafka] ${e.message}`);
-  process.exitCode = 1;
-});
+// A command-line tool ends when its work is done: a client socket or timer
+// that kafkajs leaves behind after disconnect must not keep it waiting (a
+// caller waiting for `up` to exit once hung on one for minutes).
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (e: Error) => {
+    console.error(`[kafka] ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -1,5 +1,6 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { TransportError } from '../errors';
+import { handleBatchConcurrently } from './batch';
 
 export interface InboundMessage {
   topic: string;
@@ -19,6 +20,8 @@ export interface GroupConsumerOptions {
   /** Commit offsets (after each message is handled). */
   autoCommit: boolean;
   partitionsConsumedConcurrently?: number;
+  /** Messages of one partition handled at once (offsets still committed in order). @defaultValue 1 */
+  perPartitionConcurrency?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** How long a fetch waits for data; also bounds how long stop() takes. */
@@ -42,6 +45,18 @@ export type RevokeReason = 'rebalance' | 'shutdown';
 /** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
 export type MessageHandler = (message: InboundMessage, heartbeat: () => Promise<void>) => Promise<void>;
 
+function inbound(topic: string, partition: number, message: KafkaMessage): InboundMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers: headersOf(message.headers as Record<string, unknown> | undefined),
+    timestamp: message.timestamp,
+  };
+}
+
 function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw ?? {})) {
@@ -61,6 +76,7 @@ export class GroupConsumer {
   private stopping: Promise<void> | undefined;
   /** Milliseconds the first join took (kafkajs' own measure). */
   joinDurationMs: number | undefined;
+  private stopRequested = false;
   /** Partitions of the topic this member holds now. */
   private held: number[] = [];
 
@@ -90,6 +106,11 @@ export class GroupConsumer {
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: o.heartbeatIntervalMs,
       maxWaitTimeInMs: o.maxWaitTimeInMs,
+      // kafkajs restarts a crashed consumer on a timer it sets after its own
+      // disconnect: a stop() in between would leave a consumer that starts
+      // again, unowned, and keeps the process alive. Never restart once
+      // stopping.
+      retry: { restartOnFailure: async () => !this.stopRequested },
     });
     this.consumer = consumer;
     let removeJoin = () => {};
@@ -117,20 +138,14 @@ export class GroupConsumer {
       await consumer.run({
         autoCommit: o.autoCommit,
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          await handle(
-            {
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key === null ? null : message.key.toString('utf8'),
-              value: message.value,
-              headers: headersOf(message.headers as Record<string, unknown> | undefined),
-              timestamp: message.timestamp,
-            },
-            heartbeat,
-          );
-        },
+        ...((o.perPartitionConcurrency ?? 1) > 1
+          ? {
+              eachBatchAutoResolve: false,
+              eachBatch: (payload: EachBatchPayload) => handleBatchConcurrently(payload, (m) => handle(inbound(payload.batch.topic, payload.batch.partition, m), payload.heartbeat), o.perPartitionConcurrency!),
+            }
+          : {
+              eachMessage: async ({ topic, partition, message, heartbeat }: EachMessagePayload) => handle(inbound(topic, partition, message), heartbeat),
+            }),
       });
       await joined;
       const onCrash = o.onCrash;
@@ -151,6 +166,7 @@ export class GroupConsumer {
 
   /** Stop fetching, wait for the handler in progress, leave the group. Idempotent. */
   stop(): Promise<void> {
+    this.stopRequested = true;
     this.stopping ??= (async () => {
       const consumer = this.consumer;
       this.consumer = undefined;

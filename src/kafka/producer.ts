@@ -2,6 +2,19 @@ import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { isEphemeralTopic } from './naming';
 
+/**
+ * True when a send failed because its topic does not exist (any error in the
+ * cause chain, kafkajs' retries-exceeded wrapper included): e.g. a reply to a
+ * return topic its caller has deleted, having given up on the call.
+ */
+export function isUnknownTopic(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; typeof cur === 'object' && cur !== null && depth < 16; depth++) {
+    if ((cur as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    cur = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
 export interface OutboundMessage {
   key?: string | null;
   /** Bytes are sent as they are (a dead letter keeps the original value); null is a tombstone. */

@@ -25,8 +25,17 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * offsets resumes from them either way. @defaultValue false
    */
   fromBeginning?: boolean;
-  /** Partitions of the main topic handled at once (messages of one partition run in order). @defaultValue 1 */
+  /** Partitions of the main topic handled at once. @defaultValue 1 */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Consecutive messages of one partition handled at once. Above 1, messages
+   * with the same key may finish out of order; offsets are still committed in
+   * order (an offset only once all before it are answered or dead-lettered).
+   * The messages run at once are taken from one fetched batch: a partition
+   * moves on to its next batch when the whole batch is done.
+   * @defaultValue 1
+   */
+  perPartitionConcurrency?: number;
   /** How long shutdown waits for messages in progress. @defaultValue 30000 */
   drainTimeoutMs?: number;
   /** Deadline for joining the main topic's group at start. @defaultValue 60000 */
@@ -83,6 +92,7 @@ export const REACTOR_DEFAULTS = {
   callTimeoutMs: 30000,
   fromBeginning: false,
   partitionsConsumedConcurrently: 1,
+  perPartitionConcurrency: 1,
   drainTimeoutMs: 30000,
   joinTimeoutMs: 60000,
   sessionTimeoutMs: 30000,
@@ -109,7 +119,8 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently'] as const) checkPositive(k, o[k]);
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
+  if (!Number.isInteger(o.perPartitionConcurrency)) throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');

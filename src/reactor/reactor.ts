@@ -1,6 +1,7 @@
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
 import { ConfigError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
+import { isUnknownTopic } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
 import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
@@ -41,6 +42,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   private stopping: Promise<void> | undefined;
   /** Messages written to the dead-letter topic so far. */
   deadLettered = 0;
+  /** Replies not written because their return topic was gone (the caller had given up, or had its answer). */
+  repliesToGoneTopics = 0;
 
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
@@ -78,6 +81,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         fromBeginning: o.fromBeginning,
         autoCommit: true,
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+        perPartitionConcurrency: o.perPartitionConcurrency,
         sessionTimeoutMs: o.sessionTimeoutMs,
         maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
@@ -219,7 +223,11 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       await this.transport!.producers.sendReply(topic, { key: message.key, value });
     } catch (e) {
-      this.options.onError(e instanceof TransportError ? e : new TransportError(`could not reply to "${topic}"`, e));
+      // The caller deleted its return topic: it has given up (timed out), or
+      // this is a message redone after a failover that it already had an
+      // answer for. Nobody is waiting; count it.
+      if (isUnknownTopic(e)) this.repliesToGoneTopics++;
+      else this.options.onError(e instanceof TransportError ? e : new TransportError(`could not reply to "${topic}"`, e));
     }
   }
 

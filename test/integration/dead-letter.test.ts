@@ -188,4 +188,14 @@ describe('dead letters', () => {
       expect(dlq.got[0]!.headers[H.offset]).toBe('0');
     });
   }, 180000);
+
+  test('a reply to a return topic that is gone (its caller gave up) is counted, not reported as an error', async () => {
+    const errors: unknown[] = [];
+    const svc = await startService<number, number>((n) => n, { onError: (e) => errors.push(e) });
+    const gone = newEphemeralTopic(); // allow-listed, never created
+    await withRaw(async ({ producers }) => producers.send(svc.topic, [{ value: JSON.stringify({ data: 1, returnTopic: gone, correlationId: 'late' }) }]));
+    await waitFor(() => svc.els.repliesToGoneTopics === 1, 'the reply to be given up', 90000, 100);
+    expect(errors).toEqual([]);
+    expect(svc.els.deadLettered).toBe(0);
+  }, 120000);
 });

@@ -86,4 +86,25 @@ describe('consumer lifecycle', () => {
     await waitFor(() => latest.outputs.length === 1, 'a new group with fromBeginning false to read only what comes after it');
     expect(latest.outputs[0]!.result).toBe(10);
   });
+
+  test('perPartitionConcurrency: consecutive messages of one partition run at once; all committed after', async () => {
+    // Each waits (with a deadline) until all four have started: handled one
+    // after the other, the first would time out and answer with an error.
+    const entered = new Set<number>();
+    const svc = await startReactor<number, number>(
+      () => undefined,
+      async (m) => {
+        entered.add(m.value);
+        await waitFor(() => entered.size === 4, `all four messages in progress (${m.value} waiting)`, 20000, 10);
+        return m.value;
+      },
+      { perPartitionConcurrency: 4 },
+    );
+    const pipeline = await startPipeline();
+    // One write, so that they reach the Reactor in one fetched batch: concurrency is within a batch.
+    await pipeline.sendBatch(svc.topic, [1, 2, 3, 4].map((data) => ({ data })));
+    await waitFor(() => svc.outputs.length === 4, 'four results');
+    expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4]);
+    await waitFor(async () => (await svc.els.positions())[0]!.lag === 0, 'the four offsets committed', 30000, 100);
+  });
 });

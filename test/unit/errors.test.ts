@@ -1,3 +1,4 @@
+import { isUnknownTopic } from '../../src/kafka/producer';
 import * as errors from '../../src/errors';
 import { CallTimeoutError, ConfigError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, DagValidationError, toWireError } from '../../src/errors';
 
@@ -47,5 +48,15 @@ describe('error hierarchy', () => {
   test('toWireError keeps name and message of anything thrown', () => {
     expect(toWireError(new RangeError('r'))).toEqual({ name: 'RangeError', message: 'r' });
     expect(toWireError('just a string')).toEqual({ name: 'Error', message: 'just a string' });
+  });
+});
+
+describe('isUnknownTopic', () => {
+  test('finds UNKNOWN_TOPIC_OR_PARTITION anywhere in the cause chain, and nothing else', () => {
+    const kafkaError = Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    const retries = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: kafkaError });
+    expect(isUnknownTopic(new TransportError('could not send', retries))).toBe(true);
+    expect(isUnknownTopic(new TransportError('could not send', new Error('connection refused')))).toBe(false);
+    expect(isUnknownTopic(undefined)).toBe(false);
   });
 });
