@@ -32,6 +32,9 @@ export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline
 export type { PipelineOptions, SendOptions, RequestOptions, BatchItem } from './pipeline/pipeline';
 export type { CallOutcome, CallTimings } from './kafka/ephemeral';
 
+export { RETRY_DEFAULTS } from './retry';
+export type { RetryPolicy } from './retry';
+
 export { brokersFromEnv } from './kafka/client';
 export type { ConnectionOptions, LogLevel } from './kafka/client';
 export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
 import { decodeReply, encodeRequest, isErrorReply } from '../protocol/envelope';
 import { GroupConsumer } from './consumer';
+import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 import { newCorrelationId, newEphemeralTopic } from './naming';
 import type { Producers } from './producer';
 import type { TopicAdmin } from './topics';
@@ -14,8 +15,10 @@ export interface CallTimings {
   joinMs: number;
   /** Request sent → reply received. */
   roundTripMs: number;
-  /** From the call to the result. */
+  /** From the attempt's start to the result. */
   totalMs: number;
+  /** Attempts before this one that failed transiently. */
+  retries: number;
 }
 
 export interface CallOptions {
@@ -25,7 +28,11 @@ export interface CallOptions {
   node?: string;
   key?: string | null;
   signal?: AbortSignal;
+  /** Transient failures are tried again under this policy. @defaultValue no retry */
+  retry?: RetryPolicy;
 }
+
+const NO_RETRY: RetryPolicy = { ...RETRY_DEFAULTS, retries: 0 };
 
 export interface CallOutcome<R> {
   result: R;
@@ -63,6 +70,8 @@ export class EphemeralRequester {
   private closed = false;
   /** Replies whose correlation id matched no pending call. */
   ignoredReplies = 0;
+  /** Attempts made again after a transient failure. */
+  retries = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -74,7 +83,15 @@ export class EphemeralRequester {
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
     if (this.closed) return Promise.reject(new StateError('requester is closed'));
     const local = new AbortController();
-    const work = this.run<R>(topic, data, opts, local);
+    // Transient failures (the request was not sent: topic, listener or
+    // produce failed) are tried again with a fresh return topic, within the
+    // call's one deadline.
+    const deadlineAt = Date.now() + opts.timeoutMs;
+    const work = withRetry((attempt) => this.run<R>(topic, data, { ...opts, deadlineAt }, local, attempt), opts.retry ?? NO_RETRY, {
+      signal: local.signal,
+      deadlineAt,
+      onRetry: () => void this.retries++,
+    });
     const settled = work.then(
       () => undefined,
       () => undefined,
@@ -84,7 +101,7 @@ export class EphemeralRequester {
     return work;
   }
 
-  private async run<R>(topic: string, data: unknown, opts: CallOptions, local: AbortController): Promise<CallOutcome<R>> {
+  private async run<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
     const started = Date.now();
     const returnTopic = newEphemeralTopic(this.options.topicPrefix);
     const correlationId = newCorrelationId();
@@ -97,7 +114,7 @@ export class EphemeralRequester {
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), opts.timeoutMs);
+        timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), Math.max(0, opts.deadlineAt - Date.now()));
         local.signal.addEventListener('abort', () => reject(local.signal.reason ?? new StateError('call aborted')), { once: true });
         if (local.signal.aborted) reject(local.signal.reason ?? new StateError('call aborted'));
       });
@@ -148,7 +165,7 @@ export class EphemeralRequester {
         result,
         correlationId,
         returnTopic,
-        timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started },
+        timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
       };
     } finally {
       clearTimeout(timer);

@@ -1,5 +1,6 @@
 import { ConfigError, StateError } from '../errors';
 import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
+import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import type { CallOutcome } from '../kafka/ephemeral';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
@@ -23,6 +24,13 @@ export interface PipelineOptions {
   sweepIntervalMs?: number;
   /** A return topic younger than this is never swept. @defaultValue 300000 */
   sweepOlderThanMs?: number;
+  /**
+   * A request that fails transiently (a Kafka client error; never a remote
+   * error or a timeout) is tried again with capped exponential backoff and
+   * jitter, within its deadline. `{ retries: 0 }` turns it off.
+   * @defaultValue `RETRY_DEFAULTS` (3 retries, 100 ms doubling to at most 2 s, ±20 %)
+   */
+  retry?: Partial<RetryPolicy>;
   /** Background failures with no caller to tell (a sweep that failed...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
@@ -34,6 +42,7 @@ export const PIPELINE_DEFAULTS = {
   listenerMaxWaitMs: 100,
   sweepIntervalMs: 300000,
   sweepOlderThanMs: 300000,
+  retry: RETRY_DEFAULTS,
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
 } satisfies Required<PipelineOptions>;
 
@@ -62,6 +71,7 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
+  o.retry = resolveRetryPolicy('retry', options.retry);
   return o;
 }
 
@@ -80,6 +90,11 @@ export class Pipeline {
   /** Validates options; does no I/O. */
   constructor(options: PipelineOptions = {}) {
     this.options = resolvePipelineOptions(options);
+  }
+
+  /** Attempts made again after a transient failure, since start. */
+  get retries(): number {
+    return this.transport?.requester.retries ?? 0;
   }
 
   /** Connects the producer. Idempotent. */
@@ -136,7 +151,7 @@ export class Pipeline {
     }
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) return Promise.reject(new ConfigError('timeoutMs', `must be a positive number, got ${String(timeoutMs)}`));
-    return transport.requester.call<R>(topic, data, { timeoutMs, key: options.key, signal: options.signal });
+    return transport.requester.call<R>(topic, data, { timeoutMs, key: options.key, signal: options.signal, retry: this.options.retry as RetryPolicy });
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */

@@ -1,6 +1,7 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
 import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
+import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
 import type { ReactorOutput } from './types';
@@ -72,6 +73,13 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   sweepIntervalMs?: number;
   /** A return topic younger than this is never swept. @defaultValue 300000 */
   sweepOlderThanMs?: number;
+  /**
+   * A dependency call that fails transiently (a Kafka client error: broker
+   * away, leader moving; never a remote error or a timeout) is tried again
+   * with capped exponential backoff and jitter, within its `callTimeoutMs`.
+   * `{ retries: 0 }` turns it off. @defaultValue `RETRY_DEFAULTS` (3 retries, 100 ms doubling to at most 2 s, ±20 %)
+   */
+  retry?: Partial<RetryPolicy>;
   /** Told the main-topic partitions this Reactor gained, after each group join. */
   onPartitionsAssigned?: (partitions: number[]) => void;
   /**
@@ -85,7 +93,7 @@ export interface ReactorOptions<T = unknown, R = unknown> {
 
 type Optional = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked';
 
-export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, Optional>> & Pick<ReactorOptions<T, R>, Optional>;
+export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, Optional | 'retry'>> & Pick<ReactorOptions<T, R>, Optional> & { retry: RetryPolicy };
 
 export const REACTOR_DEFAULTS = {
   connection: {},
@@ -102,6 +110,7 @@ export const REACTOR_DEFAULTS = {
   returnTopicAllowList: [EPHEMERAL_TOPIC_PREFIX] as TopicRule[],
   sweepIntervalMs: 300000,
   sweepOlderThanMs: 300000,
+  retry: RETRY_DEFAULTS,
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
@@ -117,6 +126,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
     throw new ConfigError('returnTopicAllowList', 'must be an array of topic prefixes (non-empty strings) and RegExps');
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
+  o.retry = resolveRetryPolicy('retry', options.retry);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
   for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);

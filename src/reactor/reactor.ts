@@ -199,7 +199,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     const requester = this.transport!.requester;
     const run = await runPlan(
       plan,
-      async (node, args, signal) => (await requester.call(node.topic, args, { timeoutMs: this.options.callTimeoutMs, node: node.id, signal })).result,
+      async (node, args, signal) => (await requester.call(node.topic, args, { timeoutMs: this.options.callTimeoutMs, node: node.id, signal, retry: this.options.retry })).result,
       { signal: this.abort.signal },
     );
     onRun(run);

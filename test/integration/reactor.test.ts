@@ -175,3 +175,28 @@ describe('Reactor over a real broker', () => {
     expect(svc.outputs.find((o) => o.result === 4)!.message.key).toBe('k2');
   });
 });
+
+describe('retries', () => {
+  test('a request that fails transiently (its topic does not exist yet) is tried again and answered once the topic is there', async () => {
+    const topic = testName('late');
+    const pipeline = await startPipeline();
+    const answer = pipeline.request<number>(topic, 20, { timeoutMs: 90000 });
+    // The first attempt fails when kafkajs gives up producing to a missing topic.
+    await waitFor(() => pipeline.retries >= 1, 'the first attempt to fail and a retry to be scheduled', 60000, 100);
+    await createTopics(topic);
+    await startService<number, number>((n) => n + 1, { mainTopic: topic });
+    await expect(answer).resolves.toBe(21);
+  }, 150000);
+
+  test('a remote error is not retried', async () => {
+    let calls = 0;
+    const svc = await startService<number, number>(() => {
+      calls++;
+      throw new RangeError('no');
+    });
+    const pipeline = await startPipeline();
+    await expect(pipeline.request(svc.topic, 1)).rejects.toBeInstanceOf(RemoteError);
+    expect(calls).toBe(1);
+    expect(pipeline.retries).toBe(0);
+  });
+});
