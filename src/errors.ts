@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'KF_DAG_UNKNOWN_DEP',
   'KF_DAG_RUN',
   'KF_TIMEOUT',
+  'KF_DEADLINE',
   'KF_REMOTE',
   'KF_PROTOCOL',
   'KF_TRANSPORT',
@@ -127,6 +128,23 @@ export class CallTimeoutError extends FusionError {
     this.timeoutMs = ctx.timeoutMs;
     this.correlationId = ctx.correlationId;
     this.node = ctx.node;
+  }
+}
+
+/**
+ * A message's whole deadline ran out while a Reactor was working on it: the
+ * caller's own deadline (the request's `deadline`) or the Reactor's
+ * `messageTimeoutMs`, whichever comes first. Calls still in flight are
+ * aborted.
+ */
+export class DeadlineError extends FusionError {
+  static override readonly code = 'KF_DEADLINE' as const;
+  override readonly name = 'DeadlineError';
+  /** Epoch milliseconds at which the deadline ran out. */
+  readonly deadline: number;
+  constructor(what: string, deadline: number, cause?: unknown) {
+    super(`${what} deadline ${new Date(deadline).toISOString()} passed${cause === undefined ? '' : ` (${describe(cause)})`}`, DeadlineError.code, false, { cause });
+    this.deadline = deadline;
   }
 }
 

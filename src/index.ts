@@ -9,6 +9,7 @@ export {
   UnknownDependencyError,
   DagRunError,
   CallTimeoutError,
+  DeadlineError,
   RemoteError,
   ProtocolError,
   TransportError,

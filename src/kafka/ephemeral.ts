@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
-import { decodeReply, encodeRequest, isErrorReply } from '../protocol/envelope';
+import { encodeRequest, isErrorReply } from '../protocol/envelope';
+import { ReplyMatcher } from '../protocol/replies';
 import { GroupConsumer } from './consumer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 import { newCorrelationId, newEphemeralTopic } from './naming';
@@ -68,10 +69,20 @@ export class EphemeralRequester {
   /** Calls in flight: their abort handle and their settlement. */
   private readonly active = new Map<AbortController, Promise<unknown>>();
   private closed = false;
-  /** Replies whose correlation id matched no pending call. */
-  ignoredReplies = 0;
+  /** Routes each reply to its call, once; counts the rest. */
+  private readonly replies = new ReplyMatcher();
   /** Attempts made again after a transient failure. */
   retries = 0;
+
+  /** Replies whose correlation id matched no pending call (late, or foreign). */
+  get ignoredReplies(): number {
+    return this.replies.ignored;
+  }
+
+  /** Second and later replies to one call (same correlation id): dropped, never delivered twice. */
+  get duplicateReplies(): number {
+    return this.replies.duplicates;
+  }
 
   constructor(
     private readonly kafka: Kafka,
@@ -133,6 +144,7 @@ export class EphemeralRequester {
         rejectReply = rej;
       });
       reply.catch(() => undefined);
+      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? rejectReply(new RemoteError(topic, envelope.error, opts.node)) : resolveReply(envelope.result as R)));
       listener = new GroupConsumer(this.kafka, {
         groupId: returnTopic,
         topic: returnTopic,
@@ -145,20 +157,14 @@ export class EphemeralRequester {
       await race(
         listener.start(async (message) => {
           try {
-            const envelope = decodeReply(message.value);
-            if (envelope.correlationId !== correlationId) {
-              this.ignoredReplies++;
-              return;
-            }
-            if (isErrorReply(envelope)) rejectReply(new RemoteError(topic, envelope.error, opts.node));
-            else resolveReply(envelope.result as R);
+            this.replies.deliver(message.value);
           } catch (e) {
             rejectReply(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
           }
         }),
       );
       const joinedAt = Date.now();
-      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId }) }]));
+      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId, deadline: opts.deadlineAt }) }]));
       const result = await race(reply);
       const done = Date.now();
       return {
@@ -168,6 +174,7 @@ export class EphemeralRequester {
         timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
       };
     } finally {
+      this.replies.forget(correlationId);
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onOuterAbort);
       this.cleanup(returnTopic, creating, listener);

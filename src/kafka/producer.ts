@@ -2,18 +2,34 @@ import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { isEphemeralTopic } from './naming';
 
-/**
- * True when a send failed because its topic does not exist (any error in the
- * cause chain, kafkajs' retries-exceeded wrapper included): e.g. a reply to a
- * return topic its caller has deleted, having given up on the call.
- */
-export function isUnknownTopic(e: unknown): boolean {
+/** True when the error, or any error in its cause chain (kafkajs' retries-exceeded wrapper included), has a kafkajs `type` that `matches`. */
+function hasErrorType(e: unknown, matches: (type: string) => boolean): boolean {
   for (let cur: unknown = e, depth = 0; typeof cur === 'object' && cur !== null && depth < 16; depth++) {
-    if ((cur as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    const type = (cur as { type?: unknown }).type;
+    if (typeof type === 'string' && matches(type)) return true;
     cur = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
   }
   return false;
 }
+
+/**
+ * True when a send failed because its topic does not exist: e.g. a reply to
+ * a return topic its caller has deleted, having given up on the call.
+ */
+export function isUnknownTopic(e: unknown): boolean {
+  return hasErrorType(e, (type) => type === 'UNKNOWN_TOPIC_OR_PARTITION');
+}
+
+/** Produce errors that no retry can cure: the broker refuses these records as they are. */
+const REFUSED_FOR_GOOD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED', 'POLICY_VIOLATION']);
+
+/** True when a send failed for a reason that sending again cannot change (a reply too large for the topic...). */
+export function isRefusedForGood(e: unknown): boolean {
+  return hasErrorType(e, (type) => REFUSED_FOR_GOOD.has(type));
+}
+
+/** Retries of a one-shot reply producer (see replyProducer). */
+const ONE_SHOT_RETRY = { retries: 2, initialRetryTime: 50, maxRetryTime: 500 };
 
 export interface OutboundMessage {
   key?: string | null;
@@ -49,6 +65,18 @@ export class Producers {
     return this.kafka.producer({ allowAutoTopicCreation: false });
   }
 
+  /**
+   * A reply's return topic was created before its request was sent, so an
+   * unknown topic means its caller has deleted it. kafkajs' default retries
+   * take about 8 s to say so, holding up the partition behind the message;
+   * these take about 170 ms (a new topic's metadata reaching every broker
+   * takes far less). Other failures also surface sooner, and the Reactor
+   * then reads the message again.
+   */
+  private replyProducer(): Producer {
+    return this.kafka.producer({ allowAutoTopicCreation: false, retry: ONE_SHOT_RETRY });
+  }
+
   /** Connect the shared producer (memoised; concurrent callers share one attempt). */
   connect(): Promise<Producer> {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
@@ -77,11 +105,11 @@ export class Producers {
     }
   }
 
-  /** Send through a producer that exists only for this send. */
+  /** Send through a producer that exists only for this send, with the short retries of replyProducer. */
   sendOnce(topic: string, messages: OutboundMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
     const work = (async () => {
-      const producer = this.newProducer();
+      const producer = this.replyProducer();
       try {
         await producer.connect();
         await producer.send({ topic, messages });

@@ -97,6 +97,16 @@ export class Pipeline {
     return this.transport?.requester.retries ?? 0;
   }
 
+  /** Second and later replies to one request (same correlation id): dropped, never delivered twice. */
+  get duplicateReplies(): number {
+    return this.transport?.requester.duplicateReplies ?? 0;
+  }
+
+  /** Replies no request was waiting for (late, after a timeout, or foreign). */
+  get ignoredReplies(): number {
+    return this.transport?.requester.ignoredReplies ?? 0;
+  }
+
   /** Connects the producer. Idempotent. */
   start(): Promise<this> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}`));

@@ -10,6 +10,7 @@ export const FIELDS = {
   data: 'data',
   returnTopic: 'returnTopic',
   correlationId: 'correlationId',
+  deadline: 'deadline',
   result: 'result',
   error: 'error',
 } as const;
@@ -21,6 +22,11 @@ export interface RequestEnvelope<T = unknown> {
   returnTopic?: string;
   /** Echoed in the reply so that the caller can match it. */
   correlationId?: string;
+  /**
+   * When the caller stops waiting: epoch milliseconds (wall clock). A Reactor
+   * does not start work whose deadline has passed, and bounds its DAG by it.
+   */
+  deadline?: number;
 }
 
 export interface ResultReply<R = unknown> {
@@ -43,6 +49,7 @@ export function encodeRequest(request: RequestEnvelope): string {
   const out: Record<string, unknown> = { [FIELDS.data]: request.data ?? null };
   if (request.returnTopic !== undefined) out[FIELDS.returnTopic] = request.returnTopic;
   if (request.correlationId !== undefined) out[FIELDS.correlationId] = request.correlationId;
+  if (request.deadline !== undefined) out[FIELDS.deadline] = request.deadline;
   return JSON.stringify(out);
 }
 
@@ -85,6 +92,13 @@ export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
   const correlationId = optionalString(obj, FIELDS.correlationId, 'request');
   if (returnTopic !== undefined) request.returnTopic = returnTopic;
   if (correlationId !== undefined) request.correlationId = correlationId;
+  const deadline = obj[FIELDS.deadline];
+  if (deadline !== undefined && deadline !== null) {
+    if (typeof deadline !== 'number' || !Number.isSafeInteger(deadline) || deadline <= 0) {
+      throw new ProtocolError(`request: "${FIELDS.deadline}" must be a positive integer (epoch milliseconds), got ${JSON.stringify(deadline)}`);
+    }
+    request.deadline = deadline;
+  }
   return request;
 }
 

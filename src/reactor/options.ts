@@ -19,6 +19,14 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
   callTimeoutMs?: number;
   /**
+   * Deadline of one message's whole DAG (every call, procFn excluded), from
+   * when the Reactor takes it up. A request that carries its caller's
+   * `deadline` is bounded by that too, whichever comes first; past it, calls
+   * in flight are aborted and the caller gets a `DeadlineError`.
+   * @defaultValue none: only the caller's deadline and callTimeoutMs bound it
+   */
+  messageTimeoutMs?: number;
+  /**
    * Where a *new* group starts reading the main topic: its beginning (true),
    * or its end as it is when `start()` is called (false: every message
    * written after that is read; kafkajs alone would fix "the end" only after
@@ -91,7 +99,7 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   onError?: (error: unknown) => void;
 }
 
-type Optional = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked';
+type Optional = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs';
 
 export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, Optional | 'retry'>> & Pick<ReactorOptions<T, R>, Optional> & { retry: RetryPolicy };
 
@@ -129,6 +137,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   o.retry = resolveRetryPolicy('retry', options.retry);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
+  if (o.messageTimeoutMs !== undefined) checkPositive('messageTimeoutMs', o.messageTimeoutMs);
   for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
   if (!Number.isInteger(o.perPartitionConcurrency)) throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');

@@ -1,7 +1,7 @@
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
-import { ConfigError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
+import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
-import { isUnknownTopic } from '../kafka/producer';
+import { isRefusedForGood, isUnknownTopic } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
 import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
@@ -44,6 +44,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   deadLettered = 0;
   /** Replies not written because their return topic was gone (the caller had given up, or had its answer). */
   repliesToGoneTopics = 0;
+  /** Messages whose caller's deadline had passed: not started, or done but not answered (nobody was waiting). */
+  expired = 0;
 
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
@@ -146,6 +148,7 @@ export class ReactorElements<T = unknown, R = unknown> {
    * is read again (nothing lost).
    */
   private async handle(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<void> {
+    const receivedAt = Date.now();
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
     let request: RequestEnvelope;
     try {
@@ -165,26 +168,63 @@ export class ReactorElements<T = unknown, R = unknown> {
       headers: raw.headers,
       ...(request.returnTopic !== undefined && { returnTopic: request.returnTopic }),
       ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
+      ...(request.deadline !== undefined && { deadline: request.deadline }),
     };
+    // Its caller has stopped waiting (e.g. a backlog after a failover or a
+    // broker restart): working on it would only delay the messages behind it.
+    if (request.deadline !== undefined && receivedAt >= request.deadline) {
+      this.expired++;
+      this.options.subject?.next({ message, error: new DeadlineError(`${where}: not started, its caller's`, request.deadline) });
+      return;
+    }
+    const deadline = Math.min(request.deadline ?? Infinity, receivedAt + (this.options.messageTimeoutMs ?? Infinity));
+    const work = this.deadlineSignal(where, deadline);
     const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-    let run: RunResult | undefined;
-    let stage: 'deps' | 'run' = 'deps';
     try {
-      const plan = await this.plan(message, depsFn);
-      stage = 'run';
-      const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r));
-      const result = await procFn(message, results);
-      await this.reply(message, encodeResult(this.correlationOf(message), result));
-      this.options.subject?.next({ message, result, run } as ReactorOutput<T, R>);
-    } catch (error) {
-      await this.reply(message, encodeError(this.correlationOf(message), toWireError(error)));
+      let run: RunResult | undefined;
+      let stage: 'deps' | 'run' = 'deps';
+      let outcome: { result: R } | { error: unknown };
+      try {
+        const plan = await this.plan(message, depsFn);
+        stage = 'run';
+        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline);
+        outcome = { result: await procFn(message, results) };
+      } catch (thrown) {
+        outcome = { error: stage === 'run' && Date.now() >= deadline && !(thrown instanceof DeadlineError) ? new DeadlineError(`${where}: the DAG's`, deadline, thrown) : thrown };
+      } finally {
+        work.done();
+      }
+      // A reply that cannot be written throws from here (the message is read again).
+      if ('result' in outcome) {
+        await this.reply(raw, message, outcome);
+        this.options.subject?.next({ message, result: outcome.result, run } as ReactorOutput<T, R>);
+        return;
+      }
+      const { error } = outcome;
+      const dead = (await this.reply(raw, message, outcome)) === 'dead-lettered';
       this.options.subject?.next({ message, error, run });
       // A message whose DAG could not even be planned is dead-lettered; so is
       // one that failed with nobody to tell (no returnTopic).
-      if (stage === 'deps' || message.returnTopic === undefined) await this.deadLetter(raw, error);
+      if (!dead && (stage === 'deps' || message.returnTopic === undefined)) await this.deadLetter(raw, error);
     } finally {
       clearInterval(beat);
     }
+  }
+
+  /** Aborted at the message's deadline (or at shutdown); `done()` releases its timer. */
+  private deadlineSignal(where: string, deadline: number): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onShutdown, { once: true });
+    if (this.abort.signal.aborted) onShutdown();
+    const timer = Number.isFinite(deadline) ? setTimeout(() => controller.abort(new DeadlineError(`${where}: the DAG's`, deadline)), Math.max(0, deadline - Date.now())) : undefined;
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', onShutdown);
+      },
+    };
   }
 
   /** depsFn's deps map, built and validated; undefined when there is nothing to call. */
@@ -195,12 +235,14 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void): Promise<Results> {
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number): Promise<Results> {
     const requester = this.transport!.requester;
+    // A call never outlives its message's deadline, and tells its service so.
+    const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
     const run = await runPlan(
       plan,
-      async (node, args, signal) => (await requester.call(node.topic, args, { timeoutMs: this.options.callTimeoutMs, node: node.id, signal, retry: this.options.retry })).result,
-      { signal: this.abort.signal },
+      async (node, args, callSignal) => (await requester.call(node.topic, args, { timeoutMs: timeoutMs(), node: node.id, signal: callSignal, retry: this.options.retry })).result,
+      { signal },
     );
     onRun(run);
     return run.results;
@@ -217,17 +259,42 @@ export class ReactorElements<T = unknown, R = unknown> {
     return topic !== o.mainTopic && topic !== o.deadLetterTopic && isAllowedTopic(topic, o.returnTopicAllowList);
   }
 
-  private async reply(message: ReactorMessage<T>, value: string): Promise<void> {
+  /**
+   * Write a reply. Its offset is committed after this returns, so a reply
+   * that failed for a reason that may pass (broker away, shutting down)
+   * throws: the message is read again. One the broker refuses for good (a
+   * result too large for the topic...) is dead-lettered, and the caller is
+   * sent an error saying so instead of waiting for its deadline.
+   */
+  private async reply(raw: InboundMessage, message: ReactorMessage<T>, outcome: { result: R } | { error: unknown }): Promise<'none' | 'sent' | 'gone' | 'expired' | 'dead-lettered'> {
     const topic = message.returnTopic;
-    if (topic === undefined) return;
+    if (topic === undefined) return 'none';
+    // Nobody is waiting any more; its return topic is being deleted.
+    if (message.deadline !== undefined && Date.now() >= message.deadline) {
+      this.expired++;
+      return 'expired';
+    }
+    const id = this.correlationOf(message);
+    const value = 'result' in outcome ? encodeResult(id, outcome.result) : encodeError(id, toWireError(outcome.error));
     try {
       await this.transport!.producers.sendReply(topic, { key: message.key, value });
+      return 'sent';
     } catch (e) {
       // The caller deleted its return topic: it has given up (timed out), or
       // this is a message redone after a failover that it already had an
       // answer for. Nobody is waiting; count it.
-      if (isUnknownTopic(e)) this.repliesToGoneTopics++;
-      else this.options.onError(e instanceof TransportError ? e : new TransportError(`could not reply to "${topic}"`, e));
+      if (isUnknownTopic(e)) {
+        this.repliesToGoneTopics++;
+        return 'gone';
+      }
+      const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
+      if (failure.retriable) {
+        this.options.onError(failure);
+        throw failure;
+      }
+      await this.deadLetter(raw, failure);
+      if ('result' in outcome) await this.reply(raw, message, { error: failure });
+      return 'dead-lettered';
     }
   }
 

@@ -11,6 +11,8 @@ export interface ReactorMessage<T = unknown> {
   /** Where this Reactor's result goes, if the sender wants one. */
   returnTopic?: string;
   correlationId?: string;
+  /** When the caller stops waiting (epoch ms), if it said. */
+  deadline?: number;
   headers: Record<string, string>;
 }
 

@@ -1,6 +1,6 @@
-import { isUnknownTopic } from '../../src/kafka/producer';
+import { isRefusedForGood, isUnknownTopic } from '../../src/kafka/producer';
 import * as errors from '../../src/errors';
-import { CallTimeoutError, ConfigError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, DagValidationError, toWireError } from '../../src/errors';
+import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, DagValidationError, toWireError } from '../../src/errors';
 
 const samples: [string, FusionError, boolean][] = [
   ['ConfigError', new ConfigError('a.b', 'bad'), false],
@@ -10,6 +10,7 @@ const samples: [string, FusionError, boolean][] = [
   ['UnknownDependencyError', new UnknownDependencyError('a', 'z'), false],
   ['DagRunError', new DagRunError('n', new Error('x')), true],
   ['CallTimeoutError', new CallTimeoutError({ topic: 't', timeoutMs: 5 }), true],
+  ['DeadlineError', new DeadlineError('main[0]@4: the DAG\'s', 0), false],
   ['RemoteError', new RemoteError('t', { name: 'E', message: 'm' }), false],
   ['ProtocolError', new ProtocolError('bad bytes'), false],
   ['TransportError', new TransportError('down', new Error('ECONNREFUSED')), true],
@@ -35,6 +36,9 @@ describe('error hierarchy', () => {
     expect(new CallTimeoutError({ topic: 'svc', timeoutMs: 250, node: 'n1' }).message).toBe('node "n1": no reply from topic "svc" within 250 ms');
     expect(new RemoteError('svc', { name: 'RangeError', message: 'nope' }, 'n1').message).toBe('node "n1" (topic "svc") replied with RangeError: nope');
     expect(new ConfigError('mainTopic', 'missing').message).toBe('mainTopic: missing');
+    const late = new DeadlineError("main[0]@4: the DAG's", Date.UTC(2026, 10, 25), new DagRunError('b', new Error('aborted')));
+    expect(late.message).toBe(`main[0]@4: the DAG's deadline 2026-11-25T00:00:00.000Z passed (DagRunError: node "b" failed: Error: aborted)`);
+    expect(late.deadline).toBe(Date.UTC(2026, 10, 25));
   });
 
   test('isRetriable walks the cause chain and never retries programming errors', () => {
@@ -58,5 +62,14 @@ describe('isUnknownTopic', () => {
     expect(isUnknownTopic(new TransportError('could not send', retries))).toBe(true);
     expect(isUnknownTopic(new TransportError('could not send', new Error('connection refused')))).toBe(false);
     expect(isUnknownTopic(undefined)).toBe(false);
+  });
+});
+
+describe('isRefusedForGood', () => {
+  test('a record the broker refuses as it is (too large...) is for good; a connection error or a gone topic is not', () => {
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE' });
+    expect(isRefusedForGood(new TransportError('could not send', Object.assign(new Error('wrapped'), { originalError: tooLarge })))).toBe(true);
+    expect(isRefusedForGood(new TransportError('could not send', new Error('connection refused')))).toBe(false);
+    expect(isRefusedForGood(Object.assign(new Error('gone'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }))).toBe(false);
   });
 });

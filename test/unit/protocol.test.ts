@@ -1,10 +1,11 @@
 import { decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, FIELDS } from '../../src/protocol/envelope';
 import { ProtocolError } from '../../src/errors';
+import { ReplyMatcher } from '../../src/protocol/replies';
 import { isValidTopicName, newEphemeralTopic, EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 
 describe('wire envelope', () => {
   test('field names are the documented ones (fusion-clj wrote :return-topic and read :response-topic)', () => {
-    expect(FIELDS).toEqual({ data: 'data', returnTopic: 'returnTopic', correlationId: 'correlationId', result: 'result', error: 'error' });
+    expect(FIELDS).toEqual({ data: 'data', returnTopic: 'returnTopic', correlationId: 'correlationId', deadline: 'deadline', result: 'result', error: 'error' });
     expect(JSON.parse(encodeRequest({ data: [1], returnTopic: 'r', correlationId: 'c' }))).toEqual({ data: [1], returnTopic: 'r', correlationId: 'c' });
     expect(JSON.parse(encodeRequest({ data: 5 }))).toEqual({ data: 5 });
     expect(JSON.parse(encodeResult('c', { x: 1 }))).toEqual({ correlationId: 'c', result: { x: 1 } });
@@ -17,6 +18,8 @@ describe('wire envelope', () => {
     expect(decodeReply(encodeResult('id', 0))).toEqual({ correlationId: 'id', result: 0 });
     expect(decodeReply(encodeError('id', { name: 'X', message: 'y' }))).toEqual({ correlationId: 'id', error: { name: 'X', message: 'y' } });
     expect(decodeRequest('{"data":null,"extra":1}')).toEqual({ data: null });
+    expect(decodeRequest(encodeRequest({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 }))).toEqual({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 });
+    expect(decodeRequest('{"data":1,"deadline":null}')).toEqual({ data: 1 });
   });
 
   test.each<[string, string | null, string]>([
@@ -28,6 +31,9 @@ describe('wire envelope', () => {
     ['no data field', '{"returnTopic":"x"}', 'request has no "data" field'],
     ['a non-string returnTopic', '{"data":1,"returnTopic":5}', 'request: "returnTopic" must be a non-empty string'],
     ['an empty correlationId', '{"data":1,"correlationId":""}', 'request: "correlationId" must be a non-empty string'],
+    ['a deadline that is a string', '{"data":1,"deadline":"soon"}', 'request: "deadline" must be a positive integer (epoch milliseconds), got "soon"'],
+    ['a fractional deadline', '{"data":1,"deadline":1.5}', 'request: "deadline" must be a positive integer'],
+    ['a negative deadline', '{"data":1,"deadline":-1}', 'request: "deadline" must be a positive integer'],
   ])('a request with %s is a ProtocolError', (_what, input, message) => {
     expect(() => decodeRequest(input)).toThrow(ProtocolError);
     expect(() => decodeRequest(input)).toThrow(message);
@@ -59,5 +65,54 @@ describe('topic names', () => {
 
   test.each([['', false], ['.', false], ['..', false], ['a b', false], ['a/b', false], ['x'.repeat(250), false], ['ok.topic_name-1', true], [5, false]])('isValidTopicName(%p) is %p', (name, ok) => {
     expect(isValidTopicName(name)).toBe(ok);
+  });
+});
+
+describe('ReplyMatcher', () => {
+  test('each call is settled once, by the first reply naming it; duplicates and strays are counted, never delivered', () => {
+    const m = new ReplyMatcher();
+    const got: unknown[] = [];
+    m.expect('a', (r) => got.push(['a', r]));
+    m.expect('b', (r) => got.push(['b', r]));
+    expect(m.pending).toBe(2);
+
+    expect(m.deliver(encodeResult('a', 1))).toBe('matched');
+    expect(m.deliver(encodeResult('a', 2))).toBe('duplicate');
+    expect(m.deliver(encodeError('a', { name: 'E', message: 'late error' }))).toBe('duplicate');
+    expect(m.deliver(encodeResult('zzz', 3))).toBe('ignored');
+    expect(m.deliver(Buffer.from(encodeError('b', { name: 'E', message: 'm' })))).toBe('matched');
+
+    expect(got).toEqual([
+      ['a', { correlationId: 'a', result: 1 }],
+      ['b', { correlationId: 'b', error: { name: 'E', message: 'm' } }],
+    ]);
+    expect([m.duplicates, m.ignored, m.pending]).toEqual([2, 1, 0]);
+  });
+
+  test('a call that gave up is forgotten: its late reply is ignored, not delivered', () => {
+    const m = new ReplyMatcher();
+    let delivered = 0;
+    m.expect('slow', () => delivered++);
+    m.forget('slow');
+    expect(m.deliver(encodeResult('slow', 1))).toBe('ignored');
+    expect([delivered, m.ignored, m.duplicates]).toEqual([0, 1, 0]);
+  });
+
+  test('memory of settled ids is bounded: the oldest are forgotten first', () => {
+    const m = new ReplyMatcher(2);
+    for (const id of ['1', '2', '3']) {
+      m.expect(id, () => undefined);
+      m.deliver(encodeResult(id, 0));
+    }
+    expect(m.deliver(encodeResult('1', 0))).toBe('ignored'); // forgotten
+    expect(m.deliver(encodeResult('3', 0))).toBe('duplicate');
+  });
+
+  test('bytes that are not a reply are a ProtocolError, and settle nothing', () => {
+    const m = new ReplyMatcher();
+    let delivered = 0;
+    m.expect('a', () => delivered++);
+    expect(() => m.deliver('{oops')).toThrow(ProtocolError);
+    expect([delivered, m.pending]).toEqual([0, 1]);
   });
 });

@@ -1,0 +1,56 @@
+/**
+ * Matching replies to the calls waiting for them, by correlation id. Each
+ * call is settled once, by the first reply that names it; a second reply
+ * with the same id (a service that answered twice, a message redone after a
+ * failover) and a reply to a call that is no longer waiting (it timed out or
+ * was never made here) are counted and dropped, never delivered.
+ */
+import { decodeReply, type ReplyEnvelope } from './envelope';
+
+export type ReplyOutcome = 'matched' | 'duplicate' | 'ignored';
+
+/** How many settled ids are remembered to tell a duplicate from a stray reply. */
+const REMEMBERED = 4096;
+
+export class ReplyMatcher {
+  private readonly waiting = new Map<string, (reply: ReplyEnvelope) => void>();
+  /** Ids settled recently, oldest first (a Set keeps insertion order). */
+  private readonly settled = new Set<string>();
+  /** Replies whose id no call here is waiting for: late (after a timeout) or foreign. */
+  ignored = 0;
+  /** Second and later replies to a call already settled. */
+  duplicates = 0;
+
+  constructor(private readonly remembered = REMEMBERED) {}
+
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  /** Wait for the reply that names `correlationId`; `forget` when the call gives up. */
+  expect(correlationId: string, onReply: (reply: ReplyEnvelope) => void): void {
+    this.waiting.set(correlationId, onReply);
+  }
+
+  forget(correlationId: string): void {
+    this.waiting.delete(correlationId);
+  }
+
+  /** Decode untrusted bytes (ProtocolError if they are not a reply) and hand the reply to its call. */
+  deliver(value: Buffer | string | null): ReplyOutcome {
+    const reply = decodeReply(value);
+    const id = reply.correlationId;
+    const onReply = this.waiting.get(id);
+    if (onReply === undefined) {
+      const duplicate = this.settled.has(id);
+      if (duplicate) this.duplicates++;
+      else this.ignored++;
+      return duplicate ? 'duplicate' : 'ignored';
+    }
+    this.waiting.delete(id);
+    this.settled.add(id);
+    if (this.settled.size > this.remembered) this.settled.delete(this.settled.values().next().value!);
+    onReply(reply);
+    return 'matched';
+  }
+}
