@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { REPLY_MODES, type ReplyMode } from './kafka/calls';
 
 /** Shared checks of the options resolvers: each throws a ConfigError naming the option. */
 
@@ -13,4 +14,8 @@ export function checkNonNegative(path: string, v: unknown): void {
 /** Options given as `undefined` count as not given. */
 export function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function checkReplyMode(path: string, v: unknown): void {
+  if (!REPLY_MODES.includes(v as ReplyMode)) throw new ConfigError(path, `must be 'ephemeral' or 'instance', got ${JSON.stringify(v)}`);
 }

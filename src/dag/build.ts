@@ -12,18 +12,21 @@ function describeType(v: unknown): string {
 }
 
 /** Validate one node of untrusted input. */
-function validateNode(id: string, spec: unknown): { topic: string; args: unknown[]; deps: string[]; argIn: ArgIn } {
+function validateNode(id: string, spec: unknown): { topic: string; args: unknown[]; deps: string[]; argIn: ArgIn; replyMode: PlanNode['replyMode'] } {
   if (!isPlainObject(spec)) throw new DagValidationError(`node "${id}" must be an object with a topic and args, got ${describeType(spec)}`, id);
-  const { topic, args, deps, argIn } = spec;
+  const { topic, args, deps, argIn, replyMode } = spec;
   if (typeof topic !== 'string' || topic.length === 0) throw new DagValidationError(`node "${id}" has no topic (expected a non-empty string)`, id);
   if (!Array.isArray(args)) throw new DagValidationError(`node "${id}": args must be an array, got ${describeType(args)}`, id);
   if (deps !== undefined && (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string'))) {
     throw new DagValidationError(`node "${id}": deps must be an array of node names`, id);
   }
   if (argIn !== undefined && typeof argIn !== 'function') throw new DagValidationError(`node "${id}": argIn must be a function, got ${describeType(argIn)}`, id);
+  if (replyMode !== undefined && replyMode !== 'ephemeral' && replyMode !== 'instance') {
+    throw new DagValidationError(`node "${id}": replyMode must be 'ephemeral' or 'instance', got ${JSON.stringify(replyMode)}`, id);
+  }
   const depList = (deps as string[] | undefined) ?? [];
   if (new Set(depList).size !== depList.length) throw new DagValidationError(`node "${id}": deps name a node twice`, id);
-  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults };
+  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode };
 }
 
 /**
@@ -95,7 +98,7 @@ export function buildPlan(deps: unknown): Plan {
   const nodes = new Map<string, PlanNode>();
   for (const id of ids) {
     const s = specs.get(id)!;
-    nodes.set(id, Object.freeze({ id, topic: s.topic, args: Object.freeze([...s.args]), deps: Object.freeze([...s.deps]), dependents: Object.freeze([...dependents.get(id)!]), argIn: s.argIn }));
+    nodes.set(id, Object.freeze({ id, topic: s.topic, args: Object.freeze([...s.args]), deps: Object.freeze([...s.deps]), dependents: Object.freeze([...dependents.get(id)!]), argIn: s.argIn, replyMode: s.replyMode }));
   }
   return Object.freeze({ nodes, order: Object.freeze(order), roots: Object.freeze(roots) });
 }

@@ -9,6 +9,8 @@ export interface CallSpec {
   deps?: string[];
   /** How dep results join `args`. @defaultValue appendResults (fusion's `conj`) */
   argIn?: ArgIn;
+  /** How this call gets its reply. @defaultValue the Reactor's replyMode */
+  replyMode?: 'ephemeral' | 'instance';
 }
 
 /** Named calls, as returned by a Reactor's depsFn. */
@@ -21,6 +23,7 @@ export interface PlanNode {
   readonly deps: readonly string[];
   readonly dependents: readonly string[];
   readonly argIn: ArgIn;
+  readonly replyMode: 'ephemeral' | 'instance' | undefined;
 }
 
 /** A validated, immutable DAG. Per-run state lives in runPlan, never here. */

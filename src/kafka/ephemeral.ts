@@ -1,46 +1,14 @@
 import type { Kafka } from 'kafkajs';
-import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
+import { ProtocolError, RemoteError, StateError } from '../errors';
 import { encodeRequest, isErrorReply } from '../protocol/envelope';
 import { ReplyMatcher } from '../protocol/replies';
 import { GroupConsumer } from './consumer';
-import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
+import { ActiveCalls, attemptDeadline, pendingReply, type CallOptions, type CallOutcome } from './calls';
 import { newCorrelationId, newEphemeralTopic } from './naming';
 import type { Producers } from './producer';
 import type { TopicAdmin } from './topics';
 
-/** Where one ephemeral call spent its time, in milliseconds. */
-export interface CallTimings {
-  /** createTopics, leaders awaited. */
-  createTopicMs: number;
-  /** Reply listener: connect, subscribe, group join. */
-  joinMs: number;
-  /** Request sent → reply received. */
-  roundTripMs: number;
-  /** From the attempt's start to the result. */
-  totalMs: number;
-  /** Attempts before this one that failed transiently. */
-  retries: number;
-}
-
-export interface CallOptions {
-  /** Deadline of the whole call (topic, listener, round trip). */
-  timeoutMs: number;
-  /** DAG node name, for errors. */
-  node?: string;
-  key?: string | null;
-  signal?: AbortSignal;
-  /** Transient failures are tried again under this policy. @defaultValue no retry */
-  retry?: RetryPolicy;
-}
-
-const NO_RETRY: RetryPolicy = { ...RETRY_DEFAULTS, retries: 0 };
-
-export interface CallOutcome<R> {
-  result: R;
-  correlationId: string;
-  returnTopic: string;
-  timings: CallTimings;
-}
+export type { CallOptions, CallOutcome, CallTimings } from './calls';
 
 export interface EphemeralRequesterOptions {
   topicPrefix: string;
@@ -53,7 +21,7 @@ export interface EphemeralRequesterOptions {
  * keeps its topic safe from the sweeper, until this runs out (kafkajs'
  * default is 30 s). Heartbeats go every 3 s.
  */
-const LISTENER_SESSION_TIMEOUT_MS = 10000;
+export const LISTENER_SESSION_TIMEOUT_MS = 10000;
 
 /**
  * Request/reply on a fresh return topic per call (fusion-clj's model), without
@@ -66,13 +34,14 @@ export class EphemeralRequester {
   /** Return topics created and not yet deleted. */
   readonly owned = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
-  /** Calls in flight: their abort handle and their settlement. */
-  private readonly active = new Map<AbortController, Promise<unknown>>();
+  private readonly calls = new ActiveCalls();
   private closed = false;
   /** Routes each reply to its call, once; counts the rest. */
   private readonly replies = new ReplyMatcher();
   /** Attempts made again after a transient failure. */
-  retries = 0;
+  get retries(): number {
+    return this.calls.retries;
+  }
 
   /** Replies whose correlation id matched no pending call (late, or foreign). */
   get ignoredReplies(): number {
@@ -93,58 +62,25 @@ export class EphemeralRequester {
 
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
     if (this.closed) return Promise.reject(new StateError('requester is closed'));
-    const local = new AbortController();
-    // Transient failures (the request was not sent: topic, listener or
-    // produce failed) are tried again with a fresh return topic, within the
-    // call's one deadline.
-    const deadlineAt = Date.now() + opts.timeoutMs;
-    const work = withRetry((attempt) => this.run<R>(topic, data, { ...opts, deadlineAt }, local, attempt), opts.retry ?? NO_RETRY, {
-      signal: local.signal,
-      deadlineAt,
-      onRetry: () => void this.retries++,
-    });
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.active.set(local, settled);
-    void settled.then(() => this.active.delete(local));
-    return work;
+    // A retry gets a fresh return topic.
+    return this.calls.run(opts, (o, local, attempt) => this.run<R>(topic, data, o, local, attempt));
   }
 
   private async run<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
     const started = Date.now();
     const returnTopic = newEphemeralTopic(this.options.topicPrefix);
     const correlationId = newCorrelationId();
-    const onOuterAbort = () => local.abort(opts.signal?.reason);
-    opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    if (opts.signal?.aborted) local.abort(opts.signal.reason);
-
+    const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
     let listener: GroupConsumer | undefined;
     let creating: Promise<void> | undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), Math.max(0, opts.deadlineAt - Date.now()));
-        local.signal.addEventListener('abort', () => reject(local.signal.reason ?? new StateError('call aborted')), { once: true });
-        if (local.signal.aborted) reject(local.signal.reason ?? new StateError('call aborted'));
-      });
-      deadline.catch(() => undefined);
-      const race = <T>(p: Promise<T>) => Promise.race([p, deadline]);
-
       this.owned.add(returnTopic);
       creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
       await race(creating);
       const createdAt = Date.now();
 
-      let resolveReply!: (v: R) => void;
-      let rejectReply!: (e: unknown) => void;
-      const reply = new Promise<R>((res, rej) => {
-        resolveReply = res;
-        rejectReply = rej;
-      });
-      reply.catch(() => undefined);
-      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? rejectReply(new RemoteError(topic, envelope.error, opts.node)) : resolveReply(envelope.result as R)));
+      const reply = pendingReply<R>();
+      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, opts.node)) : reply.resolve(envelope.result as R)));
       listener = new GroupConsumer(this.kafka, {
         groupId: returnTopic,
         topic: returnTopic,
@@ -159,13 +95,13 @@ export class EphemeralRequester {
           try {
             this.replies.deliver(message.value);
           } catch (e) {
-            rejectReply(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
+            reply.reject(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
           }
         }),
       );
       const joinedAt = Date.now();
       await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId, deadline: opts.deadlineAt }) }]));
-      const result = await race(reply);
+      const result = await race(reply.promise);
       const done = Date.now();
       return {
         result,
@@ -175,8 +111,7 @@ export class EphemeralRequester {
       };
     } finally {
       this.replies.forget(correlationId);
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onOuterAbort);
+      clear();
       this.cleanup(returnTopic, creating, listener);
     }
   }
@@ -207,9 +142,8 @@ export class EphemeralRequester {
   /** Abort calls in flight, then delete every topic this requester created. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const c of this.active.keys()) c.abort(new StateError('requester is shutting down'));
     // Aborted calls register their cleanup as they settle: wait for both.
-    await Promise.all([...this.active.values()]);
+    await this.calls.abortAll('requester is shutting down');
     await this.settle();
     if (this.owned.size > 0) {
       await this.admin.deleteNow([...this.owned]);

@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { isEphemeralTopic } from './naming';
+import { REPLY_RETRY, ReplyProducerPool } from './reply-producers';
 
 /** True when the error, or any error in its cause chain (kafkajs' retries-exceeded wrapper included), has a kafkajs `type` that `matches`. */
 function hasErrorType(e: unknown, matches: (type: string) => boolean): boolean {
@@ -28,8 +29,6 @@ export function isRefusedForGood(e: unknown): boolean {
   return hasErrorType(e, (type) => REFUSED_FOR_GOOD.has(type));
 }
 
-/** Retries of a one-shot reply producer (see replyProducer). */
-const ONE_SHOT_RETRY = { retries: 2, initialRetryTime: 50, maxRetryTime: 500 };
 
 export interface OutboundMessage {
   key?: string | null;
@@ -40,41 +39,35 @@ export interface OutboundMessage {
 
 /**
  * Producing for one owner. Stable topics (services' topics, main topics) go
- * through one long-lived producer whose connect is memoised.
- *
- * Replies to *ephemeral* return topics go through a one-shot producer
- * (connect, send, disconnect). kafkajs #1622: a producer remembers every topic
- * it ever sent to and refreshes metadata for all of them; once one of them is
- * deleted (as every ephemeral return topic is, right after its reply), every
- * later refresh fails and the producer can no longer send to any new topic.
- * A producer that never outlives the topics it targeted cannot hit that, and
- * it cannot re-create a deleted return topic on brokers that auto-create.
+ * through one long-lived producer whose connect is memoised. Replies to
+ * return topics go through a producer per return topic (ReplyProducerPool:
+ * kafkajs #1622 breaks a producer that has sent to a since-deleted topic).
  */
 export class Producers {
   private shared: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private readonly oneShots = new Set<Promise<void>>();
+  private readonly replies: ReplyProducerPool;
   private closed = false;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly ephemeralPrefix: string,
-  ) {}
+  ) {
+    this.replies = new ReplyProducerPool(kafka, { maxProducers: 32, idleMs: 30000 });
+  }
+
+  /** Producers kept for return topics now. */
+  get replyProducers(): number {
+    return this.replies.size;
+  }
 
   private newProducer(): Producer {
     return this.kafka.producer({ allowAutoTopicCreation: false });
   }
 
-  /**
-   * A reply's return topic was created before its request was sent, so an
-   * unknown topic means its caller has deleted it. kafkajs' default retries
-   * take about 8 s to say so, holding up the partition behind the message;
-   * these take about 170 ms (a new topic's metadata reaching every broker
-   * takes far less). Other failures also surface sooner, and the Reactor
-   * then reads the message again.
-   */
-  private replyProducer(): Producer {
-    return this.kafka.producer({ allowAutoTopicCreation: false, retry: ONE_SHOT_RETRY });
+  private oneShotProducer(): Producer {
+    return this.kafka.producer({ allowAutoTopicCreation: false, retry: REPLY_RETRY });
   }
 
   /** Connect the shared producer (memoised; concurrent callers share one attempt). */
@@ -105,11 +98,11 @@ export class Producers {
     }
   }
 
-  /** Send through a producer that exists only for this send, with the short retries of replyProducer. */
+  /** Send through a producer that exists only for this send (short retries, as replies). */
   sendOnce(topic: string, messages: OutboundMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
     const work = (async () => {
-      const producer = this.replyProducer();
+      const producer = this.oneShotProducer();
       try {
         await producer.connect();
         await producer.send({ topic, messages });
@@ -125,15 +118,16 @@ export class Producers {
     return work;
   }
 
-  /** A reply: one-shot producer for ephemeral return topics, the shared one otherwise. */
+  /** A reply: a producer of its own for kafka-fusion return topics, the shared one otherwise. */
   sendReply(topic: string, message: OutboundMessage): Promise<void> {
-    return isEphemeralTopic(topic, this.ephemeralPrefix) ? this.sendOnce(topic, [message]) : this.send(topic, [message]);
+    return isEphemeralTopic(topic, this.ephemeralPrefix) ? this.replies.send(topic, [message]) : this.send(topic, [message]);
   }
 
   /** Wait for one-shot sends, then disconnect the shared producer. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.oneShots]);
+    await this.replies.close();
     const producer = this.shared ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.shared = undefined;
     this.connecting = undefined;

@@ -1,5 +1,7 @@
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
+import type { CallOptions, CallOutcome, ReplyMode } from './calls';
 import { EphemeralRequester } from './ephemeral';
+import { InstanceRequester } from './instance';
 import { Producers } from './producer';
 import { Sweeper } from './sweeper';
 import { TransportError } from '../errors';
@@ -13,6 +15,8 @@ export interface TransportOptions {
   /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
   sweepIntervalMs: number;
   sweepOlderThanMs: number;
+  /** Deadline of creating the instance reply topic and joining its listener. @defaultValue 60000 */
+  instanceStartTimeoutMs?: number;
   onError: (error: unknown) => void;
 }
 
@@ -22,6 +26,8 @@ export class Transport {
   readonly admin: TopicAdmin;
   readonly producers: Producers;
   readonly requester: EphemeralRequester;
+  /** The instance-mode requester: its reply topic is created at its first call (or start()). */
+  readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
 
   constructor(options: TransportOptions) {
@@ -33,22 +39,47 @@ export class Transport {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
     });
+    this.instance = new InstanceRequester(this.kafka, this.admin, this.producers, {
+      topicPrefix: options.ephemeralTopicPrefix,
+      listenerMaxWaitMs: options.listenerMaxWaitMs,
+      startTimeoutMs: options.instanceStartTimeoutMs ?? 60000,
+      onError: options.onError,
+    });
     this.sweeper =
       options.sweepIntervalMs > 0
         ? new Sweeper(this.admin, {
             intervalMs: options.sweepIntervalMs,
             olderThanMs: options.sweepOlderThanMs,
             prefix: options.ephemeralTopicPrefix,
-            owned: () => this.requester.owned,
+            owned: () => this.ownedTopics,
             onError: options.onError,
           })
         : undefined;
   }
 
+  /** Return topics this transport created and has not deleted yet (both modes). */
+  get ownedTopics(): Set<string> {
+    return new Set([...this.requester.owned, ...this.instance.owned]);
+  }
+
+  /** A request/reply call in the given mode. */
+  call<R>(mode: ReplyMode, topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
+    return mode === 'instance' ? this.instance.call<R>(topic, data, opts) : this.requester.call<R>(topic, data, opts);
+  }
+
+  /** Both modes together: replies dropped (late or foreign; duplicates) and retries made. */
+  get callCounters(): { ignored: number; duplicates: number; retries: number } {
+    return {
+      ignored: this.requester.ignoredReplies + this.instance.ignoredReplies,
+      duplicates: this.requester.duplicateReplies + this.instance.duplicateReplies,
+      retries: this.requester.retries + this.instance.retries,
+    };
+  }
+
   /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.producers.close(), () => this.admin.close()]) {
+    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.instance.close(), () => this.producers.close(), () => this.admin.close()]) {
       try {
         await step();
       } catch (e) {

@@ -1,8 +1,8 @@
 import { ConfigError, StateError } from '../errors';
-import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
+import { checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
-import type { CallOutcome } from '../kafka/ephemeral';
+import type { CallOutcome, ReplyMode } from '../kafka/calls';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
 import { encodeRequest } from '../protocol/envelope';
@@ -12,7 +12,14 @@ export interface PipelineOptions {
   connection?: ConnectionOptions;
   /** Default deadline of `request`. @defaultValue 30000 */
   requestTimeoutMs?: number;
-  /** Prefix of the ephemeral return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
+  /**
+   * How `request` gets its reply: `'ephemeral'` (a fresh return topic per
+   * request, fusion's model) or `'instance'` (one reply topic for this
+   * Pipeline, created at start; much cheaper per request). A request can
+   * override it. @defaultValue 'ephemeral'
+   */
+  replyMode?: ReplyMode;
+  /** Prefix of the return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
   /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
   listenerMaxWaitMs?: number;
@@ -38,6 +45,7 @@ export interface PipelineOptions {
 export const PIPELINE_DEFAULTS = {
   connection: {},
   requestTimeoutMs: 30000,
+  replyMode: 'ephemeral' as ReplyMode,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   listenerMaxWaitMs: 100,
   sweepIntervalMs: 300000,
@@ -56,6 +64,8 @@ export interface RequestOptions extends SendOptions {
   timeoutMs?: number;
   /** Abort the request early. */
   signal?: AbortSignal;
+  /** This request's reply mode. @defaultValue the Pipeline's replyMode */
+  replyMode?: ReplyMode;
 }
 
 export interface BatchItem<T> {
@@ -71,14 +81,15 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
+  checkReplyMode('replyMode', o.replyMode);
   o.retry = resolveRetryPolicy('retry', options.retry);
   return o;
 }
 
 /**
  * The producer gateway for API servers: `send` (fire and forget),
- * `sendBatch`, and `request` (send, wait for the result on a fresh return
- * topic, with a deadline).
+ * `sendBatch`, and `request` (send, wait for the result with a deadline, on
+ * a fresh return topic or on this Pipeline's own: see `replyMode`).
  */
 export class Pipeline {
   readonly options: Required<PipelineOptions>;
@@ -94,17 +105,17 @@ export class Pipeline {
 
   /** Attempts made again after a transient failure, since start. */
   get retries(): number {
-    return this.transport?.requester.retries ?? 0;
+    return this.transport?.callCounters.retries ?? 0;
   }
 
   /** Second and later replies to one request (same correlation id): dropped, never delivered twice. */
   get duplicateReplies(): number {
-    return this.transport?.requester.duplicateReplies ?? 0;
+    return this.transport?.callCounters.duplicates ?? 0;
   }
 
   /** Replies no request was waiting for (late, after a timeout, or foreign). */
   get ignoredReplies(): number {
-    return this.transport?.requester.ignoredReplies ?? 0;
+    return this.transport?.callCounters.ignored ?? 0;
   }
 
   /** Connects the producer. Idempotent. */
@@ -115,6 +126,7 @@ export class Pipeline {
       this.transport = new Transport(o);
       try {
         await this.transport.producers.connect();
+        if (o.replyMode === 'instance') await this.transport.instance.start();
         this.transport.sweeper?.start();
       } catch (e) {
         this.starting = undefined;
@@ -160,8 +172,14 @@ export class Pipeline {
       return Promise.reject(e);
     }
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) return Promise.reject(new ConfigError('timeoutMs', `must be a positive number, got ${String(timeoutMs)}`));
-    return transport.requester.call<R>(topic, data, { timeoutMs, key: options.key, signal: options.signal, retry: this.options.retry as RetryPolicy });
+    const mode = options.replyMode ?? this.options.replyMode;
+    try {
+      checkPositive('timeoutMs', timeoutMs);
+      checkReplyMode('replyMode', mode);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, signal: options.signal, retry: this.options.retry as RetryPolicy });
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */

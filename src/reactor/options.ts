@@ -1,6 +1,7 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
-import { checkNonNegative, checkPositive, withoutUndefined } from '../options';
+import { checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
+import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
@@ -16,6 +17,13 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   groupId: string;
   /** Receives `{ message, result }` (or `{ message, error }`) for every message; completed at shutdown. */
   subject?: Subject<ReactorOutput<T, R>>;
+  /**
+   * How dependency calls get their replies: `'ephemeral'` (a fresh return
+   * topic per call, fusion's model) or `'instance'` (one reply topic for this
+   * Reactor, created at start; much cheaper per call). A node of a deps map
+   * can override it. @defaultValue 'ephemeral'
+   */
+  replyMode?: ReplyMode;
   /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
   callTimeoutMs?: number;
   /**
@@ -106,6 +114,7 @@ export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, O
 export const REACTOR_DEFAULTS = {
   connection: {},
   callTimeoutMs: 30000,
+  replyMode: 'ephemeral' as ReplyMode,
   fromBeginning: false,
   partitionsConsumedConcurrently: 1,
   perPartitionConcurrency: 1,
@@ -138,6 +147,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
   if (o.messageTimeoutMs !== undefined) checkPositive('messageTimeoutMs', o.messageTimeoutMs);
+  checkReplyMode('replyMode', o.replyMode);
   for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
   if (!Number.isInteger(o.perPartitionConcurrency)) throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');

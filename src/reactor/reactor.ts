@@ -58,7 +58,7 @@ export class ReactorElements<T = unknown, R = unknown> {
 
   /** Topics this Reactor created for its calls and has not deleted yet. */
   get ownedTopics(): string[] {
-    return this.transport ? [...this.transport.requester.owned] : [];
+    return this.transport ? [...this.transport.ownedTopics] : [];
   }
 
   /** Connects, joins the main topic's group; resolves once it is consuming. */
@@ -77,6 +77,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       if (!(await transport.admin.exists(o.deadLetterTopic))) await transport.admin.create([{ topic: o.deadLetterTopic }]);
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       await transport.producers.connect();
+      if (o.replyMode === 'instance') await transport.instance.start();
       this.consumer = new GroupConsumer(transport.kafka, {
         groupId: o.groupId,
         topic: o.mainTopic,
@@ -236,12 +237,12 @@ export class ReactorElements<T = unknown, R = unknown> {
   }
 
   private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number): Promise<Results> {
-    const requester = this.transport!.requester;
+    const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
     const run = await runPlan(
       plan,
-      async (node, args, callSignal) => (await requester.call(node.topic, args, { timeoutMs: timeoutMs(), node: node.id, signal: callSignal, retry: this.options.retry })).result,
+      async (node, args, callSignal) => (await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, { timeoutMs: timeoutMs(), node: node.id, signal: callSignal, retry: this.options.retry })).result,
       { signal },
     );
     onRun(run);

@@ -17,10 +17,10 @@ afterEach(closeAllAndCheckTopics);
 const ROOT = path.join(__dirname, '..', '..');
 
 describe('sweeping orphaned return topics', () => {
-  test('after a SIGKILL mid-call, the sweeper deletes the orphan; while the call lived it was kept', async () => {
+  test.each(['ephemeral', 'instance'])('after a SIGKILL mid-call (%s reply mode), the sweeper deletes the orphan; while the call lived it was kept', async (mode) => {
     const [silent] = await createTopics(testName('silent'));
     // node itself, not the tsx wrapper: SIGKILL must hit the process that owns the topic.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!, mode], {
       cwd: ROOT,
       env: { ...process.env, KAFKA_BROKERS: connection.brokers.join(',') },
       stdio: ['ignore', 'inherit', 'inherit'],

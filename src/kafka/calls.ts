@@ -1,0 +1,117 @@
+/**
+ * What both reply modes share: the options and outcome of a call, its
+ * deadline and abort as one race, retries within that one deadline, and the
+ * set of calls in flight that close() aborts.
+ */
+import { CallTimeoutError, StateError } from '../errors';
+import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
+
+/** How a call gets its reply: a fresh topic per call, or the process's one reply topic. */
+export type ReplyMode = 'ephemeral' | 'instance';
+
+export const REPLY_MODES: readonly ReplyMode[] = ['ephemeral', 'instance'];
+
+/** Where one call spent its time, in milliseconds. */
+export interface CallTimings {
+  /** createTopics, leaders awaited (0 in instance mode: the topic exists). */
+  createTopicMs: number;
+  /** Reply listener: connect, subscribe, group join (0 in instance mode once it has joined). */
+  joinMs: number;
+  /** Request sent → reply received. */
+  roundTripMs: number;
+  /** From the attempt's start to the result. */
+  totalMs: number;
+  /** Attempts before this one that failed transiently. */
+  retries: number;
+}
+
+export interface CallOptions {
+  /** Deadline of the whole call (topic, listener, round trip). */
+  timeoutMs: number;
+  /** DAG node name, for errors. */
+  node?: string;
+  key?: string | null;
+  signal?: AbortSignal;
+  /** Transient failures are tried again under this policy. @defaultValue no retry */
+  retry?: RetryPolicy;
+}
+
+export interface CallOutcome<R> {
+  result: R;
+  correlationId: string;
+  returnTopic: string;
+  timings: CallTimings;
+}
+
+/** One attempt of a call, with the call's absolute deadline. */
+export type Attempt<R> = (opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number) => Promise<CallOutcome<R>>;
+
+const NO_RETRY: RetryPolicy = { ...RETRY_DEFAULTS, retries: 0 };
+
+/** Calls in flight of one requester: each retried within its deadline, all aborted by close(). */
+export class ActiveCalls {
+  private readonly active = new Map<AbortController, Promise<unknown>>();
+  /** Attempts made again after a transient failure. */
+  retries = 0;
+
+  run<R>(opts: CallOptions, attempt: Attempt<R>): Promise<CallOutcome<R>> {
+    const local = new AbortController();
+    // Transient failures (the request was not sent) are tried again, within
+    // the call's one deadline.
+    const deadlineAt = Date.now() + opts.timeoutMs;
+    const work = withRetry((n) => attempt({ ...opts, deadlineAt }, local, n), opts.retry ?? NO_RETRY, {
+      signal: local.signal,
+      deadlineAt,
+      onRetry: () => void this.retries++,
+    });
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.active.set(local, settled);
+    void settled.then(() => this.active.delete(local));
+    return work;
+  }
+
+  /** Abort every call in flight and wait until all have settled. */
+  async abortAll(reason: string): Promise<void> {
+    for (const c of this.active.keys()) c.abort(new StateError(reason));
+    await Promise.all([...this.active.values()]);
+  }
+}
+
+/**
+ * An attempt's deadline and abort as one promise to race its steps against:
+ * it rejects with CallTimeoutError at `deadlineAt`, or with the abort reason.
+ */
+export function attemptDeadline(topic: string, correlationId: string, opts: CallOptions & { deadlineAt: number }, local: AbortController): { race: <T>(p: Promise<T>) => Promise<T>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const onOuterAbort = () => local.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (opts.signal?.aborted) local.abort(opts.signal.reason);
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), Math.max(0, opts.deadlineAt - Date.now()));
+    local.signal.addEventListener('abort', () => reject(local.signal.reason ?? new StateError('call aborted')), { once: true });
+    if (local.signal.aborted) reject(local.signal.reason ?? new StateError('call aborted'));
+  });
+  deadline.catch(() => undefined);
+  return {
+    race: <T>(p: Promise<T>) => Promise.race([p, deadline]),
+    clear: () => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+    },
+  };
+}
+
+/** A promise settled from outside: the reply a call waits for. */
+export function pendingReply<R>(): { promise: Promise<R>; resolve: (v: R) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: R) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<R>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,148 @@
+import type { Kafka } from 'kafkajs';
+import { ProtocolError, RemoteError, StateError } from '../errors';
+import { encodeRequest, isErrorReply } from '../protocol/envelope';
+import { ReplyMatcher } from '../protocol/replies';
+import { ActiveCalls, attemptDeadline, pendingReply, type CallOptions, type CallOutcome } from './calls';
+import { GroupConsumer } from './consumer';
+import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
+import { newCorrelationId, newEphemeralTopic } from './naming';
+import type { Producers } from './producer';
+import type { TopicAdmin } from './topics';
+
+export interface InstanceRequesterOptions {
+  topicPrefix: string;
+  /** Fetch wait of the reply listener; bounds how long its disconnect takes. */
+  listenerMaxWaitMs: number;
+  /** Deadline of creating the reply topic and joining its group. */
+  startTimeoutMs: number;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Request/reply on one reply topic per process (the fast mode): the topic is
+ * created and its listener joined once, at the first call; every call sends
+ * its request naming that topic and a fresh correlation id, and the listener
+ * hands each reply to the call that waits for it (first reply wins; late,
+ * duplicate and foreign replies are counted and dropped). The topic is
+ * deleted at close; a process killed before that leaves it to the sweeper,
+ * as its name is an ordinary `<prefix><uuid v7>` return topic and its
+ * listener's group (named after it) empties within the session timeout.
+ */
+export class InstanceRequester {
+  /** This process's reply topic. */
+  readonly topic: string;
+  /** The reply topic, from the start of its creation until it is deleted. */
+  readonly owned = new Set<string>();
+  private readonly replies = new ReplyMatcher();
+  private readonly calls = new ActiveCalls();
+  private listener: GroupConsumer | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  /** Values on the reply topic that were not replies at all. */
+  malformedReplies = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: TopicAdmin,
+    private readonly producers: Producers,
+    private readonly options: InstanceRequesterOptions,
+  ) {
+    this.topic = newEphemeralTopic(options.topicPrefix);
+  }
+
+  get retries(): number {
+    return this.calls.retries;
+  }
+
+  get ignoredReplies(): number {
+    return this.replies.ignored;
+  }
+
+  get duplicateReplies(): number {
+    return this.replies.duplicates;
+  }
+
+  /** Calls waiting for their reply. */
+  get pending(): number {
+    return this.replies.pending;
+  }
+
+  /** Create the reply topic and join its listener's group. Memoised; a failed start is tried again by the next call. */
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new StateError('requester is closed'));
+    this.starting ??= (async () => {
+      this.owned.add(this.topic);
+      const listener = new GroupConsumer(this.kafka, {
+        groupId: this.topic,
+        topic: this.topic,
+        fromBeginning: true,
+        autoCommit: false,
+        maxWaitTimeInMs: this.options.listenerMaxWaitMs,
+        sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
+        joinTimeoutMs: this.options.startTimeoutMs,
+        onCrash: (error, restarting) => this.options.onError(restarting ? error : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; calls in instance mode will time out`)),
+      });
+      try {
+        if (!(await this.admin.exists(this.topic))) await this.admin.create([{ topic: this.topic }], this.options.startTimeoutMs);
+        this.listener = listener;
+        await listener.start(async (message) => {
+          try {
+            this.replies.deliver(message.value);
+          } catch (e) {
+            if (!(e instanceof ProtocolError)) throw e;
+            this.malformedReplies++;
+          }
+        });
+      } catch (e) {
+        this.starting = undefined;
+        this.listener = undefined;
+        await listener.stop().catch(() => undefined);
+        throw e;
+      }
+    })();
+    return this.starting;
+  }
+
+  call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
+    if (this.closing) return Promise.reject(new StateError('requester is closed'));
+    return this.calls.run(opts, (o, local, attempt) => this.attempt<R>(topic, data, o, local, attempt));
+  }
+
+  private async attempt<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
+    const started = Date.now();
+    const correlationId = newCorrelationId();
+    const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
+    try {
+      await race(this.start());
+      const joinedAt = Date.now();
+      const reply = pendingReply<R>();
+      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, opts.node)) : reply.resolve(envelope.result as R)));
+      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic: this.topic, correlationId, deadline: opts.deadlineAt }) }]));
+      const result = await race(reply.promise);
+      const done = Date.now();
+      return {
+        result,
+        correlationId,
+        returnTopic: this.topic,
+        timings: { createTopicMs: 0, joinMs: joinedAt - started, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
+      };
+    } finally {
+      this.replies.forget(correlationId);
+      clear();
+    }
+  }
+
+  /** Abort calls in flight, stop the listener, delete the reply topic. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.calls.abortAll('requester is shutting down');
+      await this.starting?.catch(() => undefined);
+      await this.listener?.stop();
+      if (this.owned.size > 0) {
+        await this.admin.deleteNow([...this.owned]);
+        this.owned.clear();
+      }
+    })();
+    return this.closing;
+  }
+}
