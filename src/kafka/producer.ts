@@ -1,34 +1,9 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { isEphemeralTopic } from './naming';
+import { COALESCING, CoalescingSender } from './coalesce';
+export { isRefusedForGood, isUnknownTopic } from './send-errors';
 import { REPLY_RETRY, ReplyProducerPool } from './reply-producers';
-
-/** True when the error, or any error in its cause chain (kafkajs' retries-exceeded wrapper included), has a kafkajs `type` that `matches`. */
-function hasErrorType(e: unknown, matches: (type: string) => boolean): boolean {
-  for (let cur: unknown = e, depth = 0; typeof cur === 'object' && cur !== null && depth < 16; depth++) {
-    const type = (cur as { type?: unknown }).type;
-    if (typeof type === 'string' && matches(type)) return true;
-    cur = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
-  }
-  return false;
-}
-
-/**
- * True when a send failed because its topic does not exist: e.g. a reply to
- * a return topic its caller has deleted, having given up on the call.
- */
-export function isUnknownTopic(e: unknown): boolean {
-  return hasErrorType(e, (type) => type === 'UNKNOWN_TOPIC_OR_PARTITION');
-}
-
-/** Produce errors that no retry can cure: the broker refuses these records as they are. */
-const REFUSED_FOR_GOOD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TOPIC_EXCEPTION', 'TOPIC_AUTHORIZATION_FAILED', 'POLICY_VIOLATION']);
-
-/** True when a send failed for a reason that sending again cannot change (a reply too large for the topic...). */
-export function isRefusedForGood(e: unknown): boolean {
-  return hasErrorType(e, (type) => REFUSED_FOR_GOOD.has(type));
-}
-
 
 export interface OutboundMessage {
   key?: string | null;
@@ -48,6 +23,7 @@ export class Producers {
   private connecting: Promise<Producer> | undefined;
   private readonly oneShots = new Set<Promise<void>>();
   private readonly replies: ReplyProducerPool;
+  private readonly coalescer = new CoalescingSender((topic, messages) => this.sendNow(topic, messages), COALESCING);
   private closed = false;
 
   constructor(
@@ -88,8 +64,12 @@ export class Producers {
     return this.connecting;
   }
 
-  /** Send to a stable topic through the shared producer. */
-  async send(topic: string, messages: OutboundMessage[]): Promise<void> {
+  /** Send to a stable topic through the shared producer (coalesced: see CoalescingSender). */
+  send(topic: string, messages: OutboundMessage[]): Promise<void> {
+    return this.coalescer.send(topic, messages);
+  }
+
+  private async sendNow(topic: string, messages: OutboundMessage[]): Promise<void> {
     const producer = await this.connect();
     try {
       await producer.send({ topic, messages });

@@ -1,5 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
+import { COALESCING, CoalescingSender } from './coalesce';
 import type { OutboundMessage } from './producer';
 
 /** Short retries of reply producers (see ReplyProducerPool). */
@@ -44,6 +45,7 @@ export class ReplyProducerPool {
   private readonly entries = new Map<string, Entry>();
   private readonly closing = new Set<Promise<void>>();
   private readonly sending = new Set<Promise<void>>();
+  private readonly coalescer = new CoalescingSender((topic, messages) => this.sendWith(topic, messages), COALESCING);
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
 
@@ -61,7 +63,7 @@ export class ReplyProducerPool {
 
   send(topic: string, messages: OutboundMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
-    const work = this.sendWith(topic, messages);
+    const work = this.coalescer.send(topic, messages);
     const tracked = work.catch(() => undefined);
     this.sending.add(tracked);
     void tracked.finally(() => this.sending.delete(tracked));

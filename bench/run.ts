@@ -1,0 +1,301 @@
+/**
+ * npm run bench: kafka-fusion against the limit of its stack and against
+ * the peers, all in one run on one broker with one payload. Prints a table
+ * and the ratios of issue 5's targets; writes bench/results/latest.json.
+ *
+ *   npm run bench                 # the local broker (started if needed)
+ *   KAFKA_BROKERS=h:9092 npm run bench
+ *   BENCH_QUICK=1 npm run bench   # fewer requests (a smoke run)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { brokersFromEnv } from '../src/kafka/client';
+import { GroupConsumer } from '../src/kafka/consumer';
+import { createKafka, resolveConnection } from '../src/kafka/client';
+import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/kafka/naming';
+import { topicAdmin } from '../src/kafka/topics';
+import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
+import { elements, reactor, shutdownReactor, type ReactorElements } from '../src/reactor/reactor';
+import type { DepsMap } from '../src/dag';
+import { nestKafka } from './nest';
+import { platformaticKafka } from './platformatic';
+import { rawKafkajs, type RoundTrip } from './raw-kafkajs';
+import { latency, median, throughput, type Latency } from './stats';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const brokers = brokersFromEnv();
+const connection = { brokers, logLevel: 'nothing' as const };
+const tag = `${process.pid}`;
+/** The payload of every request, in every scenario. */
+const PAYLOAD = { id: 42, items: Array.from({ length: 10 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) };
+const respond = (data: unknown) => data;
+
+const N_LATENCY = QUICK ? 100 : 1000;
+const N_THROUGHPUT = QUICK ? 500 : 5000;
+const N_EPHEMERAL = QUICK ? 30 : 200;
+const N_MEMORY = QUICK ? 10000 : 100000;
+const PER_PARTITION = Number(process.env.BENCH_PER_PARTITION ?? 64);
+
+function progress(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function ensureTopics(topics: string[]): Promise<void> {
+  const admin = topicAdmin(connection);
+  try {
+    const missing = [];
+    for (const t of topics) if (!(await admin.exists(t))) missing.push({ topic: t });
+    if (missing.length > 0) await admin.create(missing);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = topicAdmin(connection);
+  try {
+    await admin.deleteNow(topics);
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * A dependency service: a Reactor with no deps that answers after `ms` (0: at
+ * once). It takes up to 64 messages of its partition at once
+ * (perPartitionConcurrency; offsets still committed in order, after each
+ * reply is written), as NestJS's server does not wait for a reply to be
+ * written before it takes the next message.
+ */
+async function service(name: string, ms = 0, answer: (v: unknown) => unknown = respond): Promise<ReactorElements> {
+  const topic = `bench.${name}.${tag}`;
+  await ensureTopics([topic]);
+  const els = elements<unknown, unknown>({ connection, mainTopic: topic, groupId: `${topic}.g`, fromBeginning: true, sweepIntervalMs: 0, perPartitionConcurrency: PER_PARTITION });
+  await reactor<unknown, unknown>(
+    () => undefined,
+    async (m) => {
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      return answer(m.value);
+    },
+  )(els);
+  return els;
+}
+
+interface Row {
+  name: string;
+  /** Medians of where a call's time went (kafka-fusion rows), ms. */
+  phases?: Record<string, number>;
+  latency: Latency;
+  /** Requests per second by concurrency. */
+  throughput: Record<string, number>;
+}
+
+async function measure(name: string, call: (i: number) => Promise<unknown>, nLatency: number, nThroughput: number, concurrencies = [1, 16, 64]): Promise<Row> {
+  progress(`${name}: latency over ${nLatency} sequential calls`);
+  const lat = await latency(call, nLatency);
+  const tp: Record<string, number> = {};
+  for (const c of concurrencies) {
+    progress(`${name}: throughput at concurrency ${c} (${nThroughput} calls)`);
+    tp[`c${c}`] = await throughput(call, c, nThroughput);
+  }
+  return { name, latency: lat, throughput: tp };
+}
+
+async function roundTrip(name: string, open: () => Promise<RoundTrip>): Promise<Row> {
+  const rt = await open();
+  try {
+    return await measure(name, () => rt.call(PAYLOAD), N_LATENCY, N_THROUGHPUT);
+  } finally {
+    await rt.close();
+  }
+}
+
+async function fusion(mode: 'instance' | 'ephemeral', echo: ReactorElements, n: number, nThroughput: number, concurrencies?: number[]): Promise<Row> {
+  const pipeline = await new Pipeline({ connection, replyMode: mode, sweepIntervalMs: 0 } satisfies PipelineOptions).start();
+  const phases = { createTopicMs: [] as number[], joinMs: [] as number[], roundTripMs: [] as number[] };
+  try {
+    const row = await measure(
+      `kafka-fusion ${mode}`,
+      async () => {
+        const { timings } = await pipeline.call(echo.options.mainTopic, PAYLOAD);
+        for (const k of ['createTopicMs', 'joinMs', 'roundTripMs'] as const) phases[k].push(timings[k]);
+      },
+      n,
+      nThroughput,
+      concurrencies,
+    );
+    return { ...row, phases: { createTopicMs: median(phases.createTopicMs), joinMs: median(phases.joinMs), roundTripMs: median(phases.roundTripMs) } };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** createTopics (leaders awaited) and a consumer group's first join, alone: what an ephemeral call cannot avoid. */
+async function createAndJoinAlone(n: number): Promise<{ createMs: number; joinMs: number }> {
+  const admin = topicAdmin(connection);
+  const kafka = createKafka(resolveConnection(connection));
+  const creates: number[] = [];
+  const joins: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const topic = newEphemeralTopic();
+      const t0 = performance.now();
+      await admin.create([{ topic }]);
+      const t1 = performance.now();
+      const c = new GroupConsumer(kafka, { groupId: topic, topic, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100, joinTimeoutMs: 30000 });
+      await c.start(async () => undefined);
+      const t2 = performance.now();
+      await c.stop();
+      await admin.deleteNow([topic]);
+      creates.push(t1 - t0);
+      joins.push(t2 - t1);
+    }
+  } finally {
+    await admin.close();
+  }
+  return { createMs: Math.round(median(creates) * 10) / 10, joinMs: Math.round(median(joins) * 10) / 10 };
+}
+
+/** Diamond (a; b, c after a; d after b, c) vs the same four nodes one by one, through a Reactor in instance mode. */
+async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: number; sequentialMs: number; longestPathMs: number; sumMs: number }> {
+  const msEach = { a: 20, b: 300, c: 300, d: 20 };
+  const svcs = { a: await service('diamond-a', msEach.a), b: await service('diamond-b', msEach.b), c: await service('diamond-c', msEach.c), d: await service('diamond-d', msEach.d) };
+  const t = (k: keyof typeof svcs) => svcs[k].options.mainTopic;
+  const orchestrator = async (name: string, deps: DepsMap) => {
+    const topic = `bench.${name}.${tag}`;
+    await ensureTopics([topic]);
+    const els = elements<unknown, unknown>({ connection, mainTopic: topic, groupId: `${topic}.g`, fromBeginning: true, sweepIntervalMs: 0, replyMode: 'instance' });
+    await reactor<unknown, unknown>(() => deps, (_m, r) => r)(els);
+    return els;
+  };
+  const parallel = await orchestrator('diamond', { a: { topic: t('a'), args: [] }, b: { topic: t('b'), args: [], deps: ['a'] }, c: { topic: t('c'), args: [], deps: ['a'] }, d: { topic: t('d'), args: [], deps: ['b', 'c'] } });
+  const sequential = await orchestrator('chain', { a: { topic: t('a'), args: [] }, b: { topic: t('b'), args: [], deps: ['a'] }, c: { topic: t('c'), args: [], deps: ['b'] }, d: { topic: t('d'), args: [], deps: ['c'] } });
+  const pipeline = await new Pipeline({ connection, replyMode: 'instance', sweepIntervalMs: 0 }).start();
+  const wall = async (els: ReactorElements) => {
+    const times: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 9); i++) {
+      const t0 = performance.now();
+      await pipeline.request(els.options.mainTopic, i);
+      times.push(performance.now() - t0);
+    }
+    return Math.round(median(times));
+  };
+  try {
+    await wall(parallel); // warm-up: every reply path connected
+    await wall(sequential);
+    progress('diamond DAG vs a chain of the same nodes');
+    return { msEach, parallelMs: await wall(parallel), sequentialMs: await wall(sequential), longestPathMs: msEach.a + Math.max(msEach.b, msEach.c) + msEach.d, sumMs: msEach.a + msEach.b + msEach.c + msEach.d };
+  } finally {
+    await pipeline.close();
+    for (const els of [parallel, sequential, ...Object.values(svcs)]) await shutdownReactor(els);
+  }
+}
+
+/** RSS and heap around N instance-mode requests (one process holds both Pipeline and service). */
+async function memory(echo: ReactorElements): Promise<{ requests: number; rssMB: number[]; heapMB: number[]; rssChangePct: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
+  const sample = () => {
+    gc?.();
+    const m = process.memoryUsage();
+    return [mb(m.rss), mb(m.heapUsed)] as const;
+  };
+  const pipeline = await new Pipeline({ connection, replyMode: 'instance', sweepIntervalMs: 0 }).start();
+  try {
+    const warm = Math.round(N_MEMORY / 10);
+    progress(`memory: warm-up of ${warm} requests`);
+    await throughput(() => pipeline.request(echo.options.mainTopic, PAYLOAD), 64, warm);
+    const before = sample();
+    const rss = [before[0]];
+    const heap = [before[1]];
+    const step = N_MEMORY / 4;
+    for (let done = 0; done < N_MEMORY; done += step) {
+      await throughput(() => pipeline.request(echo.options.mainTopic, PAYLOAD), 64, step);
+      const s = sample();
+      rss.push(s[0]);
+      heap.push(s[1]);
+      progress(`memory: ${done + step} requests, rss ${s[0]} MB, heap ${s[1]} MB`);
+    }
+    return { requests: N_MEMORY, rssMB: rss, heapMB: heap, rssChangePct: Math.round(((rss[rss.length - 1]! - rss[0]!) / rss[0]!) * 1000) / 10 };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+async function libraryTopicsLeft(): Promise<string[]> {
+  const admin = topicAdmin(connection);
+  try {
+    return await admin.list(LIBRARY_TOPIC_PREFIX);
+  } finally {
+    await admin.close();
+  }
+}
+
+const fmt = (x: number) => x.toFixed(2).padStart(8);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const echo = await service('echo');
+  const rows: Row[] = [];
+  let extra: Record<string, unknown> = {};
+  try {
+    rows.push(await roundTrip('raw kafkajs', () => rawKafkajs(brokers, tag, respond)));
+    rows.push(await fusion('instance', echo, N_LATENCY, N_THROUGHPUT));
+    rows.push(await fusion('ephemeral', echo, N_EPHEMERAL, N_EPHEMERAL));
+    rows.push(await roundTrip('NestJS ClientKafka', () => nestKafka(brokers, tag, respond, ensureTopics)));
+    rows.push(await roundTrip('raw @platformatic/kafka', () => platformaticKafka(brokers, tag, respond, ensureTopics, deleteTopics)));
+    progress('createTopic + group join alone');
+    const alone = await createAndJoinAlone(QUICK ? 10 : 30);
+    const dia = await diamond();
+    const mem = await memory(echo);
+    extra = { alone, diamond: dia, memory: mem };
+  } finally {
+    await shutdownReactor(echo);
+    await deleteTopics([echo.options.mainTopic, echo.options.deadLetterTopic]);
+  }
+  const left = await libraryTopicsLeft();
+
+  const row = (name: string) => rows.find((r) => r.name === name)!;
+  const { alone, diamond: dia, memory: mem } = extra as { alone: { createMs: number; joinMs: number }; diamond: Awaited<ReturnType<typeof diamond>>; memory: Awaited<ReturnType<typeof memory>> };
+  const ratios = {
+    'instance p50 / raw kafkajs p50 (target <= 1.3)': row('kafka-fusion instance').latency.p50 / row('raw kafkajs').latency.p50,
+    'instance throughput c64 / NestJS c64 (target >= 2)': row('kafka-fusion instance').throughput.c64! / row('NestJS ClientKafka').throughput.c64!,
+    'ephemeral p50 / (createTopic + join alone) (target <= 1.5)': row('kafka-fusion ephemeral').latency.p50 / (alone.createMs + alone.joinMs),
+    'diamond sequential / parallel (target >= 1.8)': dia.sequentialMs / dia.parallelMs,
+    'RSS change after warm-up, % (target within +-10)': mem.rssChangePct,
+    'library topics left (target 0)': left.length,
+    'raw @platformatic/kafka p50 / raw kafkajs p50': row('raw @platformatic/kafka').latency.p50 / row('raw kafkajs').latency.p50,
+  };
+
+  const lines = [
+    `kafka-fusion bench: ${new Date().toISOString()}, ${os.cpus().length} cores, node ${process.version}, brokers ${brokers.join(',')}${QUICK ? ' (quick)' : ''}`,
+    '',
+    `${'scenario'.padEnd(26)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   ${'req/s c1'.padStart(9)} ${'c16'.padStart(7)} ${'c64'.padStart(7)}`,
+    ...rows.map((r) => `${r.name.padEnd(26)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`),
+    '',
+    `createTopic alone ${alone.createMs} ms + group join alone ${alone.joinMs} ms (medians); within back-to-back ephemeral calls: create ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, join ${row('kafka-fusion ephemeral').phases!.joinMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
+    `diamond (a ${dia.msEach.a}, b ${dia.msEach.b}, c ${dia.msEach.c}, d ${dia.msEach.d} ms): parallel ${dia.parallelMs} ms (longest path ${dia.longestPathMs}), one by one ${dia.sequentialMs} ms (sum ${dia.sumMs})`,
+    `memory over ${mem.requests} instance-mode requests after warm-up: RSS ${mem.rssMB.join(' -> ')} MB, heap ${mem.heapMB.join(' -> ')} MB`,
+    `library topics left on the broker: ${left.length}${left.length ? ` (${left.join(', ')})` : ''}`,
+    '',
+    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(62)} ${Number.isFinite(v) ? (Math.round(v * 100) / 100).toString() : String(v)}`),
+    '',
+    `total ${Math.round((Date.now() - started) / 1000)} s`,
+  ];
+  console.log(lines.join('\n'));
+  const out = path.join(__dirname, 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    path.join(out, 'latest.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, machine: { cores: os.cpus().length, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) }, brokers, payload: PAYLOAD, rows, ...extra, topicsLeft: left, ratios }, null, 2)}\n`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
