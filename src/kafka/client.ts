@@ -38,8 +38,25 @@ const LEVELS: Record<LogLevel, KafkaLogLevel> = {
   debug: KafkaLogLevel.DEBUG,
 };
 
-function logCreator() {
-  return ({ namespace, level, label, log }: LogEntry) => {
+/**
+ * Errors kafkajs logs as ERROR but handles itself. UNKNOWN_MEMBER_ID on a
+ * JoinGroup: the broker drops a group that is still joining when another
+ * topic is deleted at that moment (it cleans every group's offsets), and
+ * kafkajs joins again at once; with return topics created ahead, a reply
+ * listener joins while the previous call's topic is deleted, often enough
+ * to fill a log.
+ */
+function isHandledByKafkajs(namespace: string, log: LogEntry['log']): boolean {
+  return namespace === 'Connection' && log.message.startsWith('Response JoinGroup') && (log as { error?: unknown }).error === 'The coordinator is not aware of this member';
+}
+
+const LABELS: Record<number, string> = { [KafkaLogLevel.ERROR]: 'ERROR', [KafkaLogLevel.WARN]: 'WARN', [KafkaLogLevel.INFO]: 'INFO', [KafkaLogLevel.DEBUG]: 'DEBUG' };
+
+function logCreator(configured: number) {
+  return ({ namespace, level: given, log }: LogEntry) => {
+    const level = given <= KafkaLogLevel.ERROR && isHandledByKafkajs(namespace, log) ? KafkaLogLevel.INFO : given;
+    if (level > configured) return;
+    const label = LABELS[level] ?? String(level);
     const { message, ...extra } = log;
     // kafkajs logs every retried request as ERROR; they are expected while a
     // broker restarts or a reply topic is being deleted, so keep them terse.

@@ -5,6 +5,7 @@ import { ReplyMatcher } from '../protocol/replies';
 import { GroupConsumer } from './consumer';
 import { ActiveCalls, attemptDeadline, pendingReply, type CallOptions, type CallOutcome } from './calls';
 import { newCorrelationId, newEphemeralTopic } from './naming';
+import { TopicPool } from './topic-pool';
 import type { Producers } from './producer';
 import type { TopicAdmin } from './topics';
 
@@ -12,6 +13,9 @@ export type { CallOptions, CallOutcome, CallTimings } from './calls';
 
 export interface EphemeralRequesterOptions {
   topicPrefix: string;
+  /** Return topics created ahead, beyond the calls in flight (TopicPool); 0: each call creates its own. */
+  spareTopics: number;
+  onError: (error: unknown) => void;
   /** Fetch wait of reply listeners; bounds how long their disconnect takes. */
   listenerMaxWaitMs: number;
 }
@@ -22,6 +26,9 @@ export interface EphemeralRequesterOptions {
  * default is 30 s). Heartbeats go every 3 s.
  */
 export const LISTENER_SESSION_TIMEOUT_MS = 10000;
+
+/** A spare return topic older than this is deleted unused (well inside the sweepers' 5-minute TTL). */
+const SPARE_MAX_AGE_MS = 60000;
 
 /**
  * Request/reply on a fresh return topic per call (fusion-clj's model), without
@@ -53,12 +60,30 @@ export class EphemeralRequester {
     return this.replies.duplicates;
   }
 
+  private readonly pool: TopicPool;
+  private inFlight = 0;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly admin: TopicAdmin,
     private readonly producers: Producers,
     private readonly options: EphemeralRequesterOptions,
-  ) {}
+  ) {
+    this.pool = new TopicPool(admin, {
+      prefix: options.topicPrefix,
+      spare: options.spareTopics,
+      max: 16,
+      maxAgeMs: SPARE_MAX_AGE_MS,
+      own: (topic) => this.owned.add(topic),
+      discard: (topic) => this.cleanup(topic, undefined, undefined),
+      onError: options.onError,
+    });
+  }
+
+  /** Return topics created ahead and not taken yet. */
+  get spareTopics(): number {
+    return this.pool.size;
+  }
 
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
     if (this.closed) return Promise.reject(new StateError('requester is closed'));
@@ -68,15 +93,19 @@ export class EphemeralRequester {
 
   private async run<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
     const started = Date.now();
-    const returnTopic = newEphemeralTopic(this.options.topicPrefix);
+    const spare = this.pool.take(this.inFlight);
+    const returnTopic = spare ?? newEphemeralTopic(this.options.topicPrefix);
     const correlationId = newCorrelationId();
     const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
     let listener: GroupConsumer | undefined;
     let creating: Promise<void> | undefined;
+    this.inFlight++;
     try {
       this.owned.add(returnTopic);
-      creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
-      await race(creating);
+      if (spare === undefined) {
+        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
+        await race(creating);
+      }
       const createdAt = Date.now();
 
       const reply = pendingReply<R>();
@@ -110,6 +139,7 @@ export class EphemeralRequester {
         timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
       };
     } finally {
+      this.inFlight--;
       this.replies.forget(correlationId);
       clear();
       this.cleanup(returnTopic, creating, listener);
@@ -144,6 +174,7 @@ export class EphemeralRequester {
     this.closed = true;
     // Aborted calls register their cleanup as they settle: wait for both.
     await this.calls.abortAll('requester is shutting down');
+    await this.pool.close();
     await this.settle();
     if (this.owned.size > 0) {
       await this.admin.deleteNow([...this.owned]);

@@ -12,6 +12,8 @@ export interface TransportOptions {
   connection: ConnectionOptions;
   ephemeralTopicPrefix: string;
   listenerMaxWaitMs: number;
+  /** Ephemeral return topics created ahead of the calls (0: each call creates its own). */
+  spareReturnTopics: number;
   /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
   sweepIntervalMs: number;
   sweepOlderThanMs: number;
@@ -38,6 +40,8 @@ export class Transport {
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
+      spareTopics: options.spareReturnTopics,
+      onError: options.onError,
     });
     this.instance = new InstanceRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,

@@ -19,6 +19,13 @@ export interface PipelineOptions {
    * override it. @defaultValue 'ephemeral'
    */
   replyMode?: ReplyMode;
+  /**
+   * Ephemeral mode: return topics created ahead, in batches, beyond the calls
+   * in flight (up to 16), so that a call does not wait for its topic's
+   * creation. Each still serves one call; unused ones are deleted after a
+   * minute and at close. 0: every call creates its own. @defaultValue 2
+   */
+  spareReturnTopics?: number;
   /** Prefix of the return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
   /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
@@ -46,6 +53,7 @@ export const PIPELINE_DEFAULTS = {
   connection: {},
   requestTimeoutMs: 30000,
   replyMode: 'ephemeral' as ReplyMode,
+  spareReturnTopics: 2,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   listenerMaxWaitMs: 100,
   sweepIntervalMs: 300000,
@@ -78,7 +86,8 @@ type State = 'idle' | 'running' | 'closing' | 'closed';
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as Required<PipelineOptions>;
   for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkPositive(k, o[k]);
-  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
+  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
+  if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   checkReplyMode('replyMode', o.replyMode);

@@ -24,6 +24,13 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * can override it. @defaultValue 'ephemeral'
    */
   replyMode?: ReplyMode;
+  /**
+   * Ephemeral mode: return topics created ahead, in batches, beyond the calls
+   * in flight (up to 16), so that a call does not wait for its topic's
+   * creation. Each still serves one call; unused ones are deleted after a
+   * minute and at close. 0: every call creates its own. @defaultValue 2
+   */
+  spareReturnTopics?: number;
   /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
   callTimeoutMs?: number;
   /**
@@ -115,6 +122,7 @@ export const REACTOR_DEFAULTS = {
   connection: {},
   callTimeoutMs: 30000,
   replyMode: 'ephemeral' as ReplyMode,
+  spareReturnTopics: 2,
   fromBeginning: false,
   partitionsConsumedConcurrently: 1,
   perPartitionConcurrency: 1,
@@ -145,7 +153,8 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   o.retry = resolveRetryPolicy('retry', options.retry);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
-  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs'] as const) checkNonNegative(k, o[k]);
+  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
+  if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (o.messageTimeoutMs !== undefined) checkPositive('messageTimeoutMs', o.messageTimeoutMs);
   checkReplyMode('replyMode', o.replyMode);
   for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);

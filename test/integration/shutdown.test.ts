@@ -17,7 +17,8 @@ describe('shutdownReactor', () => {
     const outputs: ReactorOutput[] = [];
     let completed = false;
     subject.subscribe({ next: (o) => outputs.push(o), complete: () => (completed = true) });
-    const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fromBeginning: true, subject, drainTimeoutMs: 1000, fetchMaxWaitMs: 100 });
+    // No return topics created ahead: the one topic owned is the stuck call's.
+    const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fromBeginning: true, subject, drainTimeoutMs: 1000, fetchMaxWaitMs: 100, spareReturnTopics: 0 });
     closeAfterTest(() => shutdownReactor(els)); // if an assertion fails first
     // A dependency on a topic nobody serves: the call can only end by timeout (60 s) or shutdown.
     await reactor<unknown, unknown>((): DepsMap => ({ stuck: { topic: silent!, args: [] } }), () => 'unreachable')(els);
@@ -82,7 +83,8 @@ describe('shutdownReactor', () => {
     closeAfterTest(() => pipeline.close());
     await pipeline.start();
     const pending = pipeline.request(silent!, 1, { timeoutMs: 60000 }).catch((e: unknown) => e);
-    await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 1, 'the return topic of the request');
+    // The request's return topic and the ones created ahead after it.
+    await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 3, 'the return topic of the request, and 2 spares');
     await pipeline.close();
     const error = await pending;
     expect(error).toBeInstanceOf(StateError);
