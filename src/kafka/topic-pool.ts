@@ -24,12 +24,15 @@ export interface TopicPoolOptions {
 /**
  * Return topics created ahead of the calls that will use them, in batches
  * (one createTopics for several), so that an ephemeral call does not wait
- * for its topic's creation. Each topic still serves exactly one call: fresh,
+ * for its topic's creation. The stock is `spare` beyond the calls in flight,
+ * more while calls find it empty (up to `max`). Each topic still serves exactly one call: fresh,
  * never reused. A call that finds none ready creates its own, as before.
  */
 export class TopicPool {
   private readonly ready: { topic: string; createdAt: number }[] = [];
   private creating = 0;
+  /** Grows while calls find nothing ready (back-to-back calls outrun one small batch), shrinks while topics wait unused. */
+  private extra = 0;
   private refilling: Promise<void> | undefined;
   private closed = false;
 
@@ -51,13 +54,15 @@ export class TopicPool {
       if (now - t.createdAt < this.options.maxAgeMs) taken = t.topic;
       else this.options.discard(t.topic);
     }
+    if (taken === undefined) this.extra = Math.min(this.options.max, this.extra + 2);
+    else if (this.ready.length > this.options.spare) this.extra = Math.max(0, this.extra - 1);
     this.refill(inFlight);
     return taken;
   }
 
   private refill(inFlight: number): void {
     if (this.closed || this.options.spare === 0 || this.refilling) return;
-    const want = Math.min(this.options.max, this.options.spare + inFlight) - this.ready.length - this.creating;
+    const want = Math.min(this.options.max, this.options.spare + this.extra + inFlight) - this.ready.length - this.creating;
     if (want <= 0) return;
     const topics = Array.from({ length: want }, () => newEphemeralTopic(this.options.prefix));
     for (const t of topics) this.options.own(t);

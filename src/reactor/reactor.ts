@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
 import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
@@ -50,6 +51,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
     this.options = resolveReactorOptions(options);
+    // Every message in progress listens for shutdown on this signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get status(): State {
