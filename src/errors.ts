@@ -184,7 +184,7 @@ export class TransportError extends FusionError {
   static override readonly code = 'KF_TRANSPORT' as const;
   override readonly name = 'TransportError';
   constructor(message: string, cause?: unknown, retriable = true) {
-    super(`${message}: ${describe(cause)}`, TransportError.code, retriable, { cause });
+    super(cause === undefined ? message : `${message}: ${describe(cause)}`, TransportError.code, retriable, { cause });
   }
 }
 

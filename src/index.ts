@@ -18,7 +18,8 @@ export {
 } from './errors';
 export type { ErrorCode, WireError } from './errors';
 
-export { buildPlan, runPlan, appendResults, prependResults } from './dag';
+export { buildPlan, runPlan, appendResults, prependResults, toMermaid, toDot, renderDag, task, serial, parallel, toDepsMap } from './dag';
+export type { DagFormat, PlanStep, TaskOptions } from './dag';
 export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult } from './dag';
 
 export type { RequestEnvelope, ReplyEnvelope, ResultReply, ErrorReply } from './protocol/envelope';

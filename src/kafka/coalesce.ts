@@ -28,7 +28,10 @@ export interface CoalescingOptions {
 
 function sizeOf(messages: OutboundMessage[]): number {
   let n = 0;
-  for (const m of messages) n += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+  for (const m of messages) {
+    n += (m.value === null ? 0 : typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + (m.key ? Buffer.byteLength(m.key) : 0);
+    for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
   return n;
 }
 

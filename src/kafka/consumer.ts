@@ -115,9 +115,10 @@ export class GroupConsumer {
     this.consumer = consumer;
     let removeJoin = () => {};
     let removeCrash = () => {};
+    let timer: NodeJS.Timeout | undefined;
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.reassigned(e.payload.memberAssignment[o.topic] ?? []));
     const joined = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
+      timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
         clearTimeout(timer);
         this.joinDurationMs = e.payload.duration;
@@ -132,6 +133,9 @@ export class GroupConsumer {
         reject(new TransportError(`consumer of "${o.topic}" crashed`, e.payload.error));
       });
     });
+    // connect() or subscribe() may fail before the join is awaited: the join's
+    // deadline must then neither fire nor reject unobserved.
+    joined.catch(() => undefined);
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning });
@@ -159,6 +163,7 @@ export class GroupConsumer {
       await this.stop().catch(() => undefined);
       throw e instanceof TransportError ? e : new TransportError(`could not consume "${o.topic}"`, e);
     } finally {
+      clearTimeout(timer);
       removeJoin();
       removeCrash();
     }

@@ -80,7 +80,16 @@ export class InstanceRequester {
         maxWaitTimeInMs: this.options.listenerMaxWaitMs,
         sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
         joinTimeoutMs: this.options.startTimeoutMs,
-        onCrash: (error, restarting) => this.options.onError(restarting ? error : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; calls in instance mode will time out`)),
+        onCrash: (error, restarting) => {
+          if (restarting) return this.options.onError(error);
+          // Stopped for good: the next call starts a new listener (and
+          // re-creates the topic if a sweeper took it meanwhile).
+          this.options.onError(new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`));
+          if (this.listener === listener) {
+            this.listener = undefined;
+            this.starting = undefined;
+          }
+        },
       });
       try {
         if (!(await this.admin.exists(this.topic))) await this.admin.create([{ topic: this.topic }], this.options.startTimeoutMs);
@@ -137,10 +146,13 @@ export class InstanceRequester {
     this.closing ??= (async () => {
       await this.calls.abortAll('requester is shutting down');
       await this.starting?.catch(() => undefined);
-      await this.listener?.stop();
-      if (this.owned.size > 0) {
-        await this.admin.deleteNow([...this.owned]);
-        this.owned.clear();
+      try {
+        await this.listener?.stop();
+      } finally {
+        if (this.owned.size > 0) {
+          await this.admin.deleteNow([...this.owned]);
+          this.owned.clear();
+        }
       }
     })();
     return this.closing;

@@ -1,8 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
-import { isEphemeralTopic } from './naming';
 import { COALESCING, CoalescingSender } from './coalesce';
-export { isRefusedForGood, isUnknownTopic } from './send-errors';
+export { isRefusedForGood, isTooLarge, isUnknownTopic } from './send-errors';
 import { REPLY_RETRY, ReplyProducerPool } from './reply-producers';
 
 export interface OutboundMessage {
@@ -28,7 +27,6 @@ export class Producers {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly ephemeralPrefix: string,
   ) {
     this.replies = new ReplyProducerPool(kafka, { maxProducers: 32, idleMs: 30000 });
   }
@@ -98,9 +96,9 @@ export class Producers {
     return work;
   }
 
-  /** A reply: a producer of its own for kafka-fusion return topics, the shared one otherwise. */
+  /** A reply: through a producer of the return topic's own, whatever its name (return topics come and go: kafkajs #1622). */
   sendReply(topic: string, message: OutboundMessage): Promise<void> {
-    return isEphemeralTopic(topic, this.ephemeralPrefix) ? this.replies.send(topic, [message]) : this.send(topic, [message]);
+    return this.replies.send(topic, [message]);
   }
 
   /** Wait for one-shot sends, then disconnect the shared producer. Idempotent. */

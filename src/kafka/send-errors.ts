@@ -25,3 +25,8 @@ const REFUSED_FOR_GOOD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 
 export function isRefusedForGood(e: unknown): boolean {
   return hasErrorType(e, (type) => REFUSED_FOR_GOOD.has(type));
 }
+
+/** True when the broker refused a record for its size (a too-large one can still be answered with a small error). */
+export function isTooLarge(e: unknown): boolean {
+  return hasErrorType(e, (type) => type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE');
+}

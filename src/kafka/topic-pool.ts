@@ -35,11 +35,27 @@ export class TopicPool {
   private extra = 0;
   private refilling: Promise<void> | undefined;
   private closed = false;
+  /** After a failed refill, none until then (doubling up to 30 s while they keep failing). */
+  private retryAt = 0;
+  private failures = 0;
+  private expiry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly admin: TopicAdmin,
     private readonly options: TopicPoolOptions,
   ) {}
+
+  /** Delete spares that have waited too long, even when no call comes to find them. */
+  private expire(): void {
+    const now = Date.now();
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      if (now - this.ready[i]!.createdAt >= this.options.maxAgeMs) this.options.discard(this.ready.splice(i, 1)[0]!.topic);
+    }
+    if (this.ready.length === 0 && this.expiry) {
+      clearInterval(this.expiry);
+      this.expiry = undefined;
+    }
+  }
 
   get size(): number {
     return this.ready.length;
@@ -54,14 +70,14 @@ export class TopicPool {
       if (now - t.createdAt < this.options.maxAgeMs) taken = t.topic;
       else this.options.discard(t.topic);
     }
-    if (taken === undefined) this.extra = Math.min(this.options.max, this.extra + 2);
+    if (taken === undefined && this.failures === 0) this.extra = Math.min(this.options.max, this.extra + 2);
     else if (this.ready.length > this.options.spare) this.extra = Math.max(0, this.extra - 1);
     this.refill(inFlight);
     return taken;
   }
 
   private refill(inFlight: number): void {
-    if (this.closed || this.options.spare === 0 || this.refilling) return;
+    if (this.closed || this.options.spare === 0 || this.refilling || Date.now() < this.retryAt) return;
     const want = Math.min(this.options.max, this.options.spare + this.extra + inFlight) - this.ready.length - this.creating;
     if (want <= 0) return;
     const topics = Array.from({ length: want }, () => newEphemeralTopic(this.options.prefix));
@@ -72,11 +88,20 @@ export class TopicPool {
       .then(
         () => {
           const createdAt = Date.now();
+          this.failures = 0;
           for (const topic of topics) (this.closed ? this.options.discard(topic) : this.ready.push({ topic, createdAt }));
+          if (!this.closed && this.ready.length > 0 && !this.expiry) {
+            this.expiry = setInterval(() => this.expire(), Math.min(10000, this.options.maxAgeMs));
+            this.expiry.unref();
+          }
         },
         (e: unknown) => {
-          // Some may exist: hand them all back for deletion, and let calls create their own.
+          // Some may exist: hand them all back for deletion, and let calls
+          // create their own; try again later, not at every call.
           for (const topic of topics) this.options.discard(topic);
+          this.failures++;
+          this.extra = 0;
+          this.retryAt = Date.now() + Math.min(30000, 500 * 2 ** (this.failures - 1));
           this.options.onError(e);
         },
       )
@@ -89,6 +114,8 @@ export class TopicPool {
   /** Stop refilling; hand every ready topic back for deletion. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.expiry);
+    this.expiry = undefined;
     await this.refilling;
     for (const t of this.ready.splice(0)) this.options.discard(t.topic);
   }

@@ -36,7 +36,7 @@ export class Transport {
     this.kafka = createKafka(resolveConnection(options.connection));
     this.admin = new TopicAdmin(this.kafka);
     this.admin.onDeleteError = (topics, e) => options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.producers = new Producers(this.kafka, options.ephemeralTopicPrefix);
+    this.producers = new Producers(this.kafka);
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,

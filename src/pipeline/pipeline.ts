@@ -1,5 +1,5 @@
 import { ConfigError, StateError } from '../errors';
-import { checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
+import { checkDuration, checkNonNegative, checkReplyMode, withoutUndefined } from '../options';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import type { CallOutcome, ReplyMode } from '../kafka/calls';
@@ -85,7 +85,7 @@ type State = 'idle' | 'running' | 'closing' | 'closed';
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as Required<PipelineOptions>;
-  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkPositive(k, o[k]);
+  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
@@ -183,7 +183,7 @@ export class Pipeline {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const mode = options.replyMode ?? this.options.replyMode;
     try {
-      checkPositive('timeoutMs', timeoutMs);
+      checkDuration('timeoutMs', timeoutMs);
       checkReplyMode('replyMode', mode);
     } catch (e) {
       return Promise.reject(e);

@@ -94,10 +94,11 @@ export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
   if (correlationId !== undefined) request.correlationId = correlationId;
   const deadline = obj[FIELDS.deadline];
   if (deadline !== undefined && deadline !== null) {
-    if (typeof deadline !== 'number' || !Number.isSafeInteger(deadline) || deadline <= 0) {
-      throw new ProtocolError(`request: "${FIELDS.deadline}" must be a positive integer (epoch milliseconds), got ${JSON.stringify(deadline)}`);
+    if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 1 || deadline > Number.MAX_SAFE_INTEGER) {
+      throw new ProtocolError(`request: "${FIELDS.deadline}" must be a positive number (epoch milliseconds), got ${JSON.stringify(deadline)}`);
     }
-    request.deadline = deadline;
+    // A caller in another language may send a fraction (Python's time.time() * 1000).
+    request.deadline = Math.floor(deadline);
   }
   return request;
 }

@@ -1,6 +1,6 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
-import { checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
+import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
 import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
@@ -155,9 +155,10 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
-  if (o.messageTimeoutMs !== undefined) checkPositive('messageTimeoutMs', o.messageTimeoutMs);
+  if (o.messageTimeoutMs !== undefined) checkDuration('messageTimeoutMs', o.messageTimeoutMs);
   checkReplyMode('replyMode', o.replyMode);
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs', 'partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
+  for (const k of ['partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
   if (!Number.isInteger(o.perPartitionConcurrency)) throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');

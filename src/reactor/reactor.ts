@@ -2,8 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
 import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
-import { isRefusedForGood, isUnknownTopic } from '../kafka/producer';
+import { isRefusedForGood, isTooLarge, isUnknownTopic } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
+import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
 import { DEAD_LETTER_HEADERS } from '../protocol/headers';
@@ -186,12 +187,14 @@ export class ReactorElements<T = unknown, R = unknown> {
     const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
       let run: RunResult | undefined;
-      let stage: 'deps' | 'run' = 'deps';
+      let plan: Plan | undefined;
+      let stage: 'deps' | 'run' | 'proc' = 'deps';
       let outcome: { result: R } | { error: unknown };
       try {
-        const plan = await this.plan(message, depsFn);
+        plan = await this.plan(message, depsFn);
         stage = 'run';
         const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline);
+        stage = 'proc';
         outcome = { result: await procFn(message, results) };
       } catch (thrown) {
         outcome = { error: stage === 'run' && Date.now() >= deadline && !(thrown instanceof DeadlineError) ? new DeadlineError(`${where}: the DAG's`, deadline, thrown) : thrown };
@@ -199,17 +202,16 @@ export class ReactorElements<T = unknown, R = unknown> {
         work.done();
       }
       // A reply that cannot be written throws from here (the message is read again).
-      if ('result' in outcome) {
-        await this.reply(raw, message, outcome);
-        this.options.subject?.next({ message, result: outcome.result, run } as ReactorOutput<T, R>);
+      const written = await this.reply(raw, message, outcome);
+      if ('result' in outcome && written.status !== 'dead-lettered') {
+        this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
         return;
       }
-      const { error } = outcome;
-      const dead = (await this.reply(raw, message, outcome)) === 'dead-lettered';
-      this.options.subject?.next({ message, error, run });
+      const error = written.status === 'dead-lettered' ? written.error : (outcome as { error: unknown }).error;
+      this.options.subject?.next({ message, error, plan, run });
       // A message whose DAG could not even be planned is dead-lettered; so is
       // one that failed with nobody to tell (no returnTopic).
-      if (!dead && (stage === 'deps' || message.returnTopic === undefined)) await this.deadLetter(raw, error);
+      if (written.status !== 'dead-lettered' && (stage === 'deps' || message.returnTopic === undefined)) await this.deadLetter(raw, error);
     } finally {
       clearInterval(beat);
     }
@@ -221,7 +223,9 @@ export class ReactorElements<T = unknown, R = unknown> {
     const onShutdown = () => controller.abort(this.abort.signal.reason);
     this.abort.signal.addEventListener('abort', onShutdown, { once: true });
     if (this.abort.signal.aborted) onShutdown();
-    const timer = Number.isFinite(deadline) ? setTimeout(() => controller.abort(new DeadlineError(`${where}: the DAG's`, deadline)), Math.max(0, deadline - Date.now())) : undefined;
+    // A deadline further than a timer can wait (a caller's "never") sets none.
+    const left = deadline - Date.now();
+    const timer = left <= MAX_TIMER_MS ? setTimeout(() => controller.abort(new DeadlineError(`${where}: the DAG's`, deadline)), Math.max(0, left)) : undefined;
     return {
       signal: controller.signal,
       done: () => {
@@ -270,35 +274,40 @@ export class ReactorElements<T = unknown, R = unknown> {
    * result too large for the topic...) is dead-lettered, and the caller is
    * sent an error saying so instead of waiting for its deadline.
    */
-  private async reply(raw: InboundMessage, message: ReactorMessage<T>, outcome: { result: R } | { error: unknown }): Promise<'none' | 'sent' | 'gone' | 'expired' | 'dead-lettered'> {
+  private async reply(raw: InboundMessage, message: ReactorMessage<T>, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: TransportError }> {
     const topic = message.returnTopic;
-    if (topic === undefined) return 'none';
+    if (topic === undefined) return { status: 'none' };
     // Nobody is waiting any more; its return topic is being deleted.
     if (message.deadline !== undefined && Date.now() >= message.deadline) {
       this.expired++;
-      return 'expired';
+      return { status: 'expired' };
     }
     const id = this.correlationOf(message);
     const value = 'result' in outcome ? encodeResult(id, outcome.result) : encodeError(id, toWireError(outcome.error));
+    const producers = this.transport!.producers;
     try {
-      await this.transport!.producers.sendReply(topic, { key: message.key, value });
-      return 'sent';
+      await producers.sendReply(topic, { key: message.key, value });
+      return { status: 'sent' };
     } catch (e) {
       // The caller deleted its return topic: it has given up (timed out), or
       // this is a message redone after a failover that it already had an
       // answer for. Nobody is waiting; count it.
       if (isUnknownTopic(e)) {
         this.repliesToGoneTopics++;
-        return 'gone';
+        return { status: 'gone' };
       }
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
       if (failure.retriable) {
         this.options.onError(failure);
         throw failure;
       }
+      // Refused for good. A result too large to write can still be told as a
+      // (small) error, so that the caller need not wait for its deadline.
+      if ('result' in outcome && isTooLarge(e)) {
+        await producers.sendReply(topic, { key: message.key, value: encodeError(id, toWireError(failure)) }).catch((e2: unknown) => this.options.onError(new TransportError(`could not tell "${topic}" that its reply was refused`, e2)));
+      }
       await this.deadLetter(raw, failure);
-      if ('result' in outcome) await this.reply(raw, message, { error: failure });
-      return 'dead-lettered';
+      return { status: 'dead-lettered', error: failure };
     }
   }
 

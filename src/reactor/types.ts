@@ -1,4 +1,4 @@
-import type { DepsMap, RunResult } from '../dag';
+import type { DepsMap, Plan, RunResult } from '../dag';
 
 /** A main-topic message as depsFn and procFn see it. */
 export interface ReactorMessage<T = unknown> {
@@ -24,7 +24,12 @@ export type Results = Record<string, unknown>;
 
 export type ProcFn<T = unknown, R = unknown> = (message: ReactorMessage<T>, results: Results) => R | Promise<R>;
 
-/** What a Reactor puts on its Subject for each message. */
+/**
+ * What a Reactor puts on its Subject for each message: the result or the
+ * error, and when a DAG ran, its validated `plan` and its `run` (each node's
+ * status, args and timings); `toMermaid(plan, run)` / `toDot(plan, run)`
+ * draw it.
+ */
 export type ReactorOutput<T = unknown, R = unknown> =
-  | { message: ReactorMessage<T>; result: R; error?: undefined; run?: RunResult }
-  | { message: ReactorMessage<T>; error: unknown; result?: undefined; run?: RunResult };
+  | { message: ReactorMessage<T>; result: R; error?: undefined; plan?: Plan; run?: RunResult }
+  | { message: ReactorMessage<T>; error: unknown; result?: undefined; plan?: Plan; run?: RunResult };

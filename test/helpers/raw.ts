@@ -1,7 +1,6 @@
 import { createKafka, resolveConnection } from '../../src/kafka/client';
 import { GroupConsumer, type InboundMessage } from '../../src/kafka/consumer';
 import { Producers } from '../../src/kafka/producer';
-import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 import { connection, testName } from './broker';
 
 export interface Raw {
@@ -13,7 +12,7 @@ export interface Raw {
 /** Plain Kafka producing and consuming, below the library's request/reply, for tests that write or read raw messages. */
 export async function withRaw<T>(fn: (raw: Raw) => Promise<T>): Promise<T> {
   const kafka = createKafka(resolveConnection(connection));
-  const producers = new Producers(kafka, EPHEMERAL_TOPIC_PREFIX);
+  const producers = new Producers(kafka);
   const consumers: GroupConsumer[] = [];
   const listen = async (topic: string) => {
     const got: InboundMessage[] = [];

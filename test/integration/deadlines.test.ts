@@ -103,6 +103,25 @@ describe('deadlines', () => {
   });
 });
 
+describe('a deadline further than a timer can wait', () => {
+  test('is no deadline at all: the DAG runs and is answered (a 24.8-day timer would fire at once)', async () => {
+    const echo = await startService<unknown[], string>((args) => `echo ${args.join(',')}`);
+    const orchestrator = await startReactor<number, unknown>((m): DepsMap => ({ e: { topic: echo.topic, args: [m.value] } }), (_m, r) => r);
+    const replyTopic = newEphemeralTopic();
+    await createTopics(replyTopic);
+    try {
+      await withRaw(async ({ producers, listen }) => {
+        const replies = await listen(replyTopic);
+        await producers.send(orchestrator.topic, [{ value: JSON.stringify({ data: 7, returnTopic: replyTopic, correlationId: 'far', deadline: Number.MAX_SAFE_INTEGER }) }]);
+        await waitFor(() => replies.got.length === 1, 'the answer');
+        expect(JSON.parse(replies.got[0]!.value!.toString('utf8'))).toEqual({ correlationId: 'far', result: { e: 'echo 7' } });
+      });
+    } finally {
+      await deleteTopics([replyTopic]);
+    }
+  });
+});
+
 describe('replies the broker refuses', () => {
   test('a result too large to write: the caller gets an error at once instead of a timeout, and the request is dead-lettered', async () => {
     const errors: unknown[] = [];

@@ -1,4 +1,4 @@
-import { prependResults, type DepsMap } from '../../src/dag';
+import { prependResults, toDot, toMermaid, type DepsMap } from '../../src/dag';
 import { CallTimeoutError, RemoteError } from '../../src/errors';
 import type { ReactorMessage } from '../../src/reactor/types';
 import { createTopics, testName } from '../helpers/broker';
@@ -77,6 +77,12 @@ describe('Reactor over a real broker', () => {
     expect(o.c!.startedAt!).toBeLessThan(o.b!.finishedAt!);
     expect(o.b!.startedAt!).toBeGreaterThanOrEqual(o.a!.finishedAt!);
     expect(o.d!.startedAt!).toBeGreaterThanOrEqual(Math.max(o.b!.finishedAt!, o.c!.finishedAt!));
+    // The run's picture, from what the Subject carries: four nodes done, four edges.
+    const { plan, run } = orchestrator.outputs[0]!;
+    const dot = toDot(plan!, run);
+    expect(dot.match(/fillcolor="#d8f3dc"/g)).toHaveLength(4);
+    expect(dot.match(/->/g)).toHaveLength(4);
+    expect(toMermaid(plan!, run)).toMatch(/n3\["d<br\/>kf-test-main-[^<]+<br\/>done \d+ ms"\]/);
   });
 
   test('a dependency that throws: the caller gets an error naming the node, the topic and the cause', async () => {

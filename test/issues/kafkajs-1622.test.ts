@@ -6,7 +6,6 @@
  * that a long-lived responder keeps answering.
  */
 import { createKafka, resolveConnection } from '../../src/kafka/client';
-import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 import { Producers } from '../../src/kafka/producer';
 import { connection, createTopics, deleteTopics, ephemeralTopicsOnBroker, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
@@ -19,7 +18,7 @@ const CALLS = 1000;
 test('the bug is real: a shared kafkajs producer cannot send to a new topic after one it used was deleted', async () => {
   const kafka = createKafka(resolveConnection({ ...connection, requestTimeoutMs: 5000 }));
   // A prefix that is not the ephemeral one, so that `send` uses the shared producer.
-  const producers = new Producers(kafka, EPHEMERAL_TOPIC_PREFIX);
+  const producers = new Producers(kafka);
   const [first, second] = await createTopics(testName('gone'), testName('new'));
   try {
     await producers.send(first!, [{ value: '1' }]);

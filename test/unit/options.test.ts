@@ -34,6 +34,7 @@ describe('Reactor options', () => {
     ['an invalid main topic', { ...base, mainTopic: 'has space' }, 'mainTopic: must be a valid Kafka topic name, got "has space"'],
     ['no group', { mainTopic: 't' }, 'groupId: must be a non-empty string'],
     ['a zero timeout', { ...base, callTimeoutMs: 0 }, 'callTimeoutMs: must be a positive number, got 0'],
+    ['a callTimeoutMs longer than a timer can wait', { ...base, callTimeoutMs: 2 ** 31 }, 'callTimeoutMs: must be at most 2147483647 ms (about 24.8 days), got 2147483648'],
     ['a fractional spareReturnTopics', { ...base, spareReturnTopics: 1.5 }, 'spareReturnTopics: must be a whole number, got 1.5'],
     ['a zero messageTimeoutMs', { ...base, messageTimeoutMs: 0 }, 'messageTimeoutMs: must be a positive number, got 0'],
     ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],

@@ -20,6 +20,7 @@ describe('wire envelope', () => {
     expect(decodeRequest('{"data":null,"extra":1}')).toEqual({ data: null });
     expect(decodeRequest(encodeRequest({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 }))).toEqual({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 });
     expect(decodeRequest('{"data":1,"deadline":null}')).toEqual({ data: 1 });
+    expect(decodeRequest('{"data":1,"deadline":1764100000000.75}')).toEqual({ data: 1, deadline: 1764100000000 }); // Python's time.time() * 1000
   });
 
   test.each<[string, string | null, string]>([
@@ -31,9 +32,9 @@ describe('wire envelope', () => {
     ['no data field', '{"returnTopic":"x"}', 'request has no "data" field'],
     ['a non-string returnTopic', '{"data":1,"returnTopic":5}', 'request: "returnTopic" must be a non-empty string'],
     ['an empty correlationId', '{"data":1,"correlationId":""}', 'request: "correlationId" must be a non-empty string'],
-    ['a deadline that is a string', '{"data":1,"deadline":"soon"}', 'request: "deadline" must be a positive integer (epoch milliseconds), got "soon"'],
-    ['a fractional deadline', '{"data":1,"deadline":1.5}', 'request: "deadline" must be a positive integer'],
-    ['a negative deadline', '{"data":1,"deadline":-1}', 'request: "deadline" must be a positive integer'],
+    ['a deadline that is a string', '{"data":1,"deadline":"soon"}', 'request: "deadline" must be a positive number (epoch milliseconds), got "soon"'],
+    ['a negative deadline', '{"data":1,"deadline":-1}', 'request: "deadline" must be a positive number'],
+    ['a deadline past safe integers', '{"data":1,"deadline":1e300}', 'request: "deadline" must be a positive number'],
   ])('a request with %s is a ProtocolError', (_what, input, message) => {
     expect(() => decodeRequest(input)).toThrow(ProtocolError);
     expect(() => decodeRequest(input)).toThrow(message);
