@@ -1,0 +1,112 @@
+/**
+ * The kafka-fusion command against the broker: in-process through run()
+ * (its exit code and what it prints), and once through the bin script.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../../src/cli/main';
+import { createTopics, testName } from '../helpers/broker';
+import { closeAllAndCheckTopics, startService } from '../helpers/fusion';
+import { withRaw } from '../helpers/raw';
+import { waitFor } from '../helpers/wait';
+
+afterEach(closeAllAndCheckTopics);
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+const diamondFile = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kf-cli-'));
+  const file = path.join(dir, 'deps.json');
+  writeFileSync(file, JSON.stringify({ a: { topic: 'svc.a', args: [1] }, b: { topic: 'svc.b', args: [], deps: ['a'] }, c: { topic: 'svc.c', args: [], deps: ['a'] }, d: { topic: 'svc.d', args: [], deps: ['b', 'c'] } }));
+  return file;
+};
+
+describe('kafka-fusion CLI', () => {
+  test('request prints the JSON result (both reply modes); a service error or a timeout exits 1 with a clear message', async () => {
+    const svc = await startService<{ n: number }, unknown>((v) => {
+      if (v.n < 0) throw new RangeError('negative');
+      return { doubled: v.n * 2 };
+    });
+    const ok = await cli('request', svc.topic, '{"n":21}');
+    expect(ok).toMatchObject({ code: 0, out: ['{"doubled":42}'] });
+    expect(ok.err[0]).toMatch(/^waiting up to 30000 ms for the reply from /);
+    expect((await cli('request', svc.topic, '{"n":1}', '--reply-mode', 'instance')).out).toEqual(['{"doubled":2}']);
+
+    const remote = await cli('request', svc.topic, '{"n":-1}');
+    expect(remote.code).toBe(1);
+    expect(remote.err.at(-1)).toContain('error: RemoteError (KF_REMOTE):');
+    expect(remote.err.at(-1)).toContain('replied with RangeError: negative');
+
+    const [silent] = await createTopics(testName('silent'));
+    const late = await cli('request', silent!, '1', '--timeout', '1500');
+    expect(late.code).toBe(1);
+    expect(late.err.at(-1)).toBe(`error: CallTimeoutError (KF_TIMEOUT): no reply from topic "${silent}" within 1500 ms`);
+  });
+
+  test('send writes a request with no return topic', async () => {
+    const [topic] = await createTopics(testName('sink'));
+    await withRaw(async ({ listen }) => {
+      const got = await listen(topic!);
+      expect((await cli('send', topic!, '{"hello":"world"}', '--key', 'k1')).code).toBe(0);
+      await waitFor(() => got.got.length === 1, 'the request');
+      expect(JSON.parse(got.got[0]!.value!.toString('utf8'))).toEqual({ data: { hello: 'world' } });
+      expect(got.got[0]!.key).toBe('k1');
+    });
+  });
+
+  test('dag render draws a deps map file as Mermaid (default) or DOT; an invalid one exits 1 naming the cycle', async () => {
+    const file = diamondFile();
+    const mermaid = await cli('dag', 'render', file);
+    expect(mermaid.code).toBe(0);
+    expect(mermaid.out.join('\n')).toMatch(/^flowchart LR\n {2}n0\["a<br\/>svc\.a"\]/);
+    const dot = await cli('dag', 'render', file, '--format', 'dot');
+    expect(dot.out.join('\n')).toContain('"b" -> "d";');
+    const cyclic = path.join(path.dirname(file), 'cycle.json');
+    writeFileSync(cyclic, JSON.stringify({ a: { topic: 't', args: [], deps: ['b'] }, b: { topic: 't', args: [], deps: ['a'] } }));
+    const bad = await cli('dag', 'render', cyclic);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toEqual(['error: DagCycleError (KF_DAG_CYCLE): deps map has a cycle: a -> b -> a']);
+  });
+
+  test('bad usage exits 2 with what is wrong; --help exits 0', async () => {
+    expect((await cli('request', 'some.topic', '{not json')).code).toBe(2);
+    const badJson = await cli('request', 'some.topic', '{not json');
+    expect(badJson.err.join('\n')).toContain("is invalid for argument 'json'. not JSON");
+    expect((await cli('request', 'x', '1', '--timeout', 'soon')).err.join('\n')).toContain('expected a positive whole number of milliseconds, got "soon"');
+    expect((await cli('dag', 'render', 'f.json', '--format', 'png')).code).toBe(2);
+    expect((await cli('broker', 'explode')).code).toBe(2);
+    expect((await cli('frobnicate')).code).toBe(2);
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.out.join('\n')).toContain('Usage: kafka-fusion [options] [command]');
+  });
+
+  test('topics list shows return topics with their age; topics sweep deletes the orphans', async () => {
+    const [orphan] = await createTopics(`kafka-fusion.reply.${'01a21000-0000-7000-8000-000000000000'}`);
+    const listed = await cli('topics', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.out.find((l) => l.startsWith(orphan!))).toMatch(/\t\d+ s old$/);
+    const swept = await cli('topics', 'sweep', '--older-than', '0');
+    expect(swept.code).toBe(0);
+    expect(swept.out).toContain(`deleted ${orphan}`);
+    expect(swept.err.at(-1)).toMatch(/^\d+ deleted, \d+ kept \(live\), \d+ kept \(young\)$/);
+  });
+
+  test('the bin script runs the command and passes its exit code on', async () => {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'kafka-fusion.js');
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, [bin, 'dag', 'render', diamondFile(), '--format', 'dot'], { timeout: 120000 }, (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout })),
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('digraph dag {');
+    const failed = await new Promise<number>((resolve) => execFile(process.execPath, [bin, 'dag', 'render', '/nonexistent/deps.json'], { timeout: 120000 }, (error) => resolve(error ? Number(error.code) : 0)));
+    expect(failed).toBe(1);
+  });
+});
