@@ -31,6 +31,8 @@ export interface CallOptions {
   /** DAG node name, for errors. */
   node?: string;
   key?: string | null;
+  /** Headers of the request message (a caller's correlation or tenant ids...). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
   /** Transient failures are tried again under this policy. @defaultValue no retry */
   retry?: RetryPolicy;

@@ -129,7 +129,7 @@ export class EphemeralRequester {
         }),
       );
       const joinedAt = Date.now();
-      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId, deadline: opts.deadlineAt }) }]));
+      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId, deadline: opts.deadlineAt }), ...(opts.headers && { headers: opts.headers }) }]));
       const result = await race(reply.promise);
       const done = Date.now();
       return {

@@ -126,7 +126,7 @@ export class InstanceRequester {
       const joinedAt = Date.now();
       const reply = pendingReply<R>();
       this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, opts.node)) : reply.resolve(envelope.result as R)));
-      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic: this.topic, correlationId, deadline: opts.deadlineAt }) }]));
+      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic: this.topic, correlationId, deadline: opts.deadlineAt }), ...(opts.headers && { headers: opts.headers }) }]));
       const result = await race(reply.promise);
       const done = Date.now();
       return {

@@ -65,6 +65,12 @@ export const PIPELINE_DEFAULTS = {
 export interface SendOptions {
   /** Message key: decides the partition. */
   key?: string;
+  /**
+   * Headers of the request (UTF-8 strings): a Reactor passes them on to every
+   * dependency call and to its reply, so correlation and tenant ids travel.
+   * Names starting with `kafka-fusion.` are the library's own and not passed on.
+   */
+  headers?: Record<string, string>;
 }
 
 export interface RequestOptions extends SendOptions {
@@ -79,6 +85,7 @@ export interface RequestOptions extends SendOptions {
 export interface BatchItem<T> {
   data: T;
   key?: string;
+  headers?: Record<string, string>;
 }
 
 type State = 'idle' | 'running' | 'closing' | 'closed';
@@ -93,6 +100,14 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   checkReplyMode('replyMode', o.replyMode);
   o.retry = resolveRetryPolicy('retry', options.retry);
   return o;
+}
+
+/** Headers must be a plain object of strings. */
+function checkHeaders(headers: unknown): Record<string, string> {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
+    throw new ConfigError('headers', 'must be an object whose values are strings');
+  }
+  return headers as Record<string, string>;
 }
 
 /**
@@ -156,7 +171,7 @@ export class Pipeline {
 
   /** Fire and forget: no return topic, nobody replies. */
   async send<T>(topic: string, data: T, options: SendOptions = {}): Promise<void> {
-    await this.running(topic).producers.send(topic, [{ key: options.key ?? null, value: encodeRequest({ data }) }]);
+    await this.running(topic).producers.send(topic, [{ key: options.key ?? null, value: encodeRequest({ data }), ...(options.headers && { headers: checkHeaders(options.headers) }) }]);
   }
 
   /** Fire and forget, many at once; each item's key decides its partition. */
@@ -164,7 +179,7 @@ export class Pipeline {
     const transport = this.running(topic);
     if (!Array.isArray(items)) throw new ConfigError('items', 'must be an array');
     if (items.length === 0) return;
-    await transport.producers.send(topic, items.map((i) => ({ key: i.key ?? null, value: encodeRequest({ data: i.data }) })));
+    await transport.producers.send(topic, items.map((i) => ({ key: i.key ?? null, value: encodeRequest({ data: i.data }), ...(i.headers && { headers: checkHeaders(i.headers) }) })));
   }
 
   /** Send and wait for the result; rejects with CallTimeoutError, RemoteError... */
@@ -188,7 +203,13 @@ export class Pipeline {
     } catch (e) {
       return Promise.reject(e);
     }
-    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, signal: options.signal, retry: this.options.retry as RetryPolicy });
+    let headers: Record<string, string> | undefined;
+    try {
+      headers = options.headers && checkHeaders(options.headers);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers, signal: options.signal, retry: this.options.retry as RetryPolicy });
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */

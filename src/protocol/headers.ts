@@ -3,6 +3,9 @@
  * them). Values are UTF-8 strings.
  */
 
+/** Header names starting with this are the library's own: never passed on from a request to its calls and reply. */
+export const LIBRARY_HEADER_PREFIX = 'kafka-fusion.';
+
 /** Headers of a dead-lettered message: why it was refused and where it came from. */
 export const DEAD_LETTER_HEADERS = {
   /** What was wrong, in words. */

@@ -7,7 +7,7 @@ import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
-import { DEAD_LETTER_HEADERS } from '../protocol/headers';
+import { DEAD_LETTER_HEADERS, LIBRARY_HEADER_PREFIX } from '../protocol/headers';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
@@ -22,6 +22,13 @@ export interface PartitionPosition {
   high: string;
   /** Messages written and not yet committed by the group. */
   lag: number;
+}
+
+/** The request's headers that travel on, to dependency calls and the reply: all but the library's own (`kafka-fusion.*`). */
+function travelling(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!k.startsWith(LIBRARY_HEADER_PREFIX)) out[k] = v;
+  return out;
 }
 
 /** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
@@ -193,7 +200,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       try {
         plan = await this.plan(message, depsFn);
         stage = 'run';
-        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline);
+        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers));
         stage = 'proc';
         outcome = { result: await procFn(message, results) };
       } catch (thrown) {
@@ -243,13 +250,13 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number): Promise<Results> {
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>): Promise<Results> {
     const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
     const run = await runPlan(
       plan,
-      async (node, args, callSignal) => (await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, { timeoutMs: timeoutMs(), node: node.id, signal: callSignal, retry: this.options.retry })).result,
+      async (node, args, callSignal) => (await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, { timeoutMs: timeoutMs(), node: node.id, headers, signal: callSignal, retry: this.options.retry })).result,
       { signal },
     );
     onRun(run);
@@ -286,7 +293,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     const value = 'result' in outcome ? encodeResult(id, outcome.result) : encodeError(id, toWireError(outcome.error));
     const producers = this.transport!.producers;
     try {
-      await producers.sendReply(topic, { key: message.key, value });
+      await producers.sendReply(topic, { key: message.key, value, headers: travelling(raw.headers) });
       return { status: 'sent' };
     } catch (e) {
       // The caller deleted its return topic: it has given up (timed out), or
