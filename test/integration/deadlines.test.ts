@@ -74,6 +74,8 @@ describe('deadlines', () => {
     expect(error.remote.name).toBe('DeadlineError');
     expect(error.remote.message).toMatch(/the DAG's deadline .* passed/);
     expect(slow.seen).toHaveLength(1); // "second" never started
+    // The Subject hears of a message after its reply is written: wait for it.
+    await waitFor(() => orchestrator.outputs.length === 1, 'the failed run on the Subject');
     // The call was given the DAG's deadline, not the caller's minute.
     expect(slow.seen[0]!.deadline!).toBeLessThan(orchestrator.outputs[0]!.message.deadline! - 30000);
   });
