@@ -4,7 +4,7 @@
  * kafka-fusion. Bench-only dependency; nothing in src/ uses it.
  */
 import { Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
-import type { RoundTrip } from './raw-kafkajs';
+import { answer, idMatcher, type RoundTrip } from './raw-kafkajs';
 
 export async function platformaticKafka(brokers: string[], tag: string, respond: (data: unknown) => unknown, ensureTopics: (topics: string[]) => Promise<void>, deleteTopics: (topics: string[]) => Promise<void>): Promise<RoundTrip> {
   const requests = `bench.plt.${tag}.requests`;
@@ -15,26 +15,13 @@ export async function platformaticKafka(brokers: string[], tag: string, respond:
   const listener = new Consumer({ clientId: `bench-plt-l-${tag}`, groupId: `${replies}.g`, bootstrapBrokers: brokers, deserializers: stringDeserializers, maxWaitTime: 100 });
 
   const requestStream = await responder.consume({ topics: [requests], mode: MessagesStreamModes.EARLIEST, autocommit: true });
-  requestStream.on('data', (message) => {
-    const { id, data } = JSON.parse(message.value as string) as { id: number; data: unknown };
-    void producer.send({ messages: [{ topic: replies, value: JSON.stringify({ id, result: respond(data) }) }] });
-  });
-  const pending = new Map<number, (v: unknown) => void>();
+  requestStream.on('data', (message) => void producer.send({ messages: [{ topic: replies, value: answer(message.value as string, respond) }] }));
+  const matcher = idMatcher((key, value) => producer.send({ messages: [{ topic: requests, key, value }] }));
   const replyStream = await listener.consume({ topics: [replies], mode: MessagesStreamModes.EARLIEST, autocommit: true });
-  replyStream.on('data', (message) => {
-    const { id, result } = JSON.parse(message.value as string) as { id: number; result: unknown };
-    pending.get(id)?.(result);
-    pending.delete(id);
-  });
+  replyStream.on('data', (message) => matcher.deliver(message.value as string));
 
-  let nextId = 0;
   return {
-    call: (data) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        producer.send({ messages: [{ topic: requests, key: String(id), value: JSON.stringify({ id, data }) }] }).catch(reject);
-      }),
+    call: matcher.call,
     close: async () => {
       await replyStream.close();
       await requestStream.close();

@@ -11,6 +11,32 @@ export interface RoundTrip {
   close: () => Promise<void>;
 }
 
+/** The raw round trips' own protocol: `{ id, data }` out, `{ id, result }` back, matched by id. */
+export function idMatcher(send: (key: string, value: string) => Promise<unknown>) {
+  const pending = new Map<number, (v: unknown) => void>();
+  let nextId = 0;
+  return {
+    /** The reply's text, from the reply topic. */
+    deliver(text: string): void {
+      const { id, result } = JSON.parse(text) as { id: number; result: unknown };
+      pending.get(id)?.(result);
+      pending.delete(id);
+    },
+    call: (data: unknown) =>
+      new Promise<unknown>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, resolve);
+        send(String(id), JSON.stringify({ id, data })).catch(reject);
+      }),
+  };
+}
+
+/** A responder's answer to one request's text. */
+export function answer(text: string, respond: (data: unknown) => unknown): string {
+  const { id, data } = JSON.parse(text) as { id: number; data: unknown };
+  return JSON.stringify({ id, result: respond(data) });
+}
+
 export async function rawKafkajs(brokers: string[], tag: string, respond: (data: unknown) => unknown): Promise<RoundTrip> {
   const kafka = new Kafka({ clientId: `bench-raw-${tag}`, brokers, logLevel: logLevel.NOTHING });
   const requests = `bench.raw.${tag}.requests`;
@@ -30,33 +56,22 @@ export async function rawKafkajs(brokers: string[], tag: string, respond: (data:
   const responderJoined = joined(responder);
   await responder.run({
     eachMessage: async ({ message }) => {
-      const { id, data } = JSON.parse(message.value!.toString()) as { id: number; data: unknown };
-      await producer.send({ topic: replies, messages: [{ value: JSON.stringify({ id, result: respond(data) }) }] });
+      await producer.send({ topic: replies, messages: [{ value: answer(message.value!.toString(), respond) }] });
     },
   });
 
-  const pending = new Map<number, (v: unknown) => void>();
+  const matcher = idMatcher((key, value) => producer.send({ topic: requests, messages: [{ key, value }] }));
   const listener = kafka.consumer({ groupId: `${replies}.g`, maxWaitTimeInMs: 100 });
   await listener.connect();
   await listener.subscribe({ topic: replies, fromBeginning: true });
   const listenerJoined = joined(listener);
   await listener.run({
-    eachMessage: async ({ message }) => {
-      const { id, result } = JSON.parse(message.value!.toString()) as { id: number; result: unknown };
-      pending.get(id)?.(result);
-      pending.delete(id);
-    },
+    eachMessage: async ({ message }) => matcher.deliver(message.value!.toString()),
   });
   await Promise.all([responderJoined, listenerJoined]);
 
-  let nextId = 0;
   return {
-    call: (data) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        producer.send({ topic: requests, messages: [{ key: String(id), value: JSON.stringify({ id, data }) }] }).catch(reject);
-      }),
+    call: matcher.call,
     close: async () => {
       await listener.disconnect();
       await responder.disconnect();

@@ -3,7 +3,9 @@
  * deadline and abort as one race, retries within that one deadline, and the
  * set of calls in flight that close() aborts.
  */
-import { CallTimeoutError, StateError } from '../errors';
+import { CallTimeoutError, RemoteError, StateError } from '../errors';
+import { isErrorReply } from '../protocol/envelope';
+import { ReplyMatcher } from '../protocol/replies';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
 /** How a call gets its reply: a fresh topic per call, or the process's one reply topic. */
@@ -116,4 +118,33 @@ export function pendingReply<R>(): { promise: Promise<R>; resolve: (v: R) => voi
   });
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+/** What both requesters share: replies matched by correlation id, calls in flight, and their counters. */
+export abstract class Requester {
+  /** Routes each reply to its call, once; counts the rest. */
+  protected readonly replies = new ReplyMatcher();
+  protected readonly calls = new ActiveCalls();
+
+  /** Attempts made again after a transient failure. */
+  get retries(): number {
+    return this.calls.retries;
+  }
+
+  /** Replies whose correlation id matched no pending call (late, or foreign). */
+  get ignoredReplies(): number {
+    return this.replies.ignored;
+  }
+
+  /** Second and later replies to one call (same correlation id): dropped, never delivered twice. */
+  get duplicateReplies(): number {
+    return this.replies.duplicates;
+  }
+
+  /** The reply that names `correlationId`: its result, or a RemoteError naming the topic and node. `replies.forget` it when the call ends. */
+  protected expectReply<R>(correlationId: string, topic: string, node: string | undefined): ReturnType<typeof pendingReply<R>> {
+    const reply = pendingReply<R>();
+    this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, node)) : reply.resolve(envelope.result as R)));
+    return reply;
+  }
 }

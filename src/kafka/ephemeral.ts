@@ -1,9 +1,8 @@
 import type { Kafka } from 'kafkajs';
-import { ProtocolError, RemoteError, StateError } from '../errors';
-import { encodeRequest, isErrorReply } from '../protocol/envelope';
-import { ReplyMatcher } from '../protocol/replies';
+import { ProtocolError, StateError } from '../errors';
+import { encodeRequest } from '../protocol/envelope';
 import { GroupConsumer } from './consumer';
-import { ActiveCalls, attemptDeadline, pendingReply, type CallOptions, type CallOutcome } from './calls';
+import { attemptDeadline, Requester, type CallOptions, type CallOutcome } from './calls';
 import { newCorrelationId, newEphemeralTopic } from './naming';
 import { TopicPool } from './topic-pool';
 import type { Producers } from './producer';
@@ -37,28 +36,11 @@ const SPARE_MAX_AGE_MS = 60000;
  * sent; a reply can only land where it will be read. The topic is deleted
  * once, in the background, after its listener has left.
  */
-export class EphemeralRequester {
+export class EphemeralRequester extends Requester {
   /** Return topics created and not yet deleted. */
   readonly owned = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
-  private readonly calls = new ActiveCalls();
   private closed = false;
-  /** Routes each reply to its call, once; counts the rest. */
-  private readonly replies = new ReplyMatcher();
-  /** Attempts made again after a transient failure. */
-  get retries(): number {
-    return this.calls.retries;
-  }
-
-  /** Replies whose correlation id matched no pending call (late, or foreign). */
-  get ignoredReplies(): number {
-    return this.replies.ignored;
-  }
-
-  /** Second and later replies to one call (same correlation id): dropped, never delivered twice. */
-  get duplicateReplies(): number {
-    return this.replies.duplicates;
-  }
 
   private readonly pool: TopicPool;
   private inFlight = 0;
@@ -69,6 +51,7 @@ export class EphemeralRequester {
     private readonly producers: Producers,
     private readonly options: EphemeralRequesterOptions,
   ) {
+    super();
     this.pool = new TopicPool(admin, {
       prefix: options.topicPrefix,
       spare: options.spareTopics,
@@ -108,8 +91,7 @@ export class EphemeralRequester {
       }
       const createdAt = Date.now();
 
-      const reply = pendingReply<R>();
-      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, opts.node)) : reply.resolve(envelope.result as R)));
+      const reply = this.expectReply<R>(correlationId, topic, opts.node);
       listener = new GroupConsumer(this.kafka, {
         groupId: returnTopic,
         topic: returnTopic,

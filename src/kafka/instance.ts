@@ -1,8 +1,7 @@
 import type { Kafka } from 'kafkajs';
-import { ProtocolError, RemoteError, StateError } from '../errors';
-import { encodeRequest, isErrorReply } from '../protocol/envelope';
-import { ReplyMatcher } from '../protocol/replies';
-import { ActiveCalls, attemptDeadline, pendingReply, type CallOptions, type CallOutcome } from './calls';
+import { ProtocolError, StateError } from '../errors';
+import { encodeRequest } from '../protocol/envelope';
+import { attemptDeadline, Requester, type CallOptions, type CallOutcome } from './calls';
 import { GroupConsumer } from './consumer';
 import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
 import { newCorrelationId, newEphemeralTopic } from './naming';
@@ -28,13 +27,11 @@ export interface InstanceRequesterOptions {
  * as its name is an ordinary `<prefix><uuid v7>` return topic and its
  * listener's group (named after it) empties within the session timeout.
  */
-export class InstanceRequester {
+export class InstanceRequester extends Requester {
   /** This process's reply topic. */
   readonly topic: string;
   /** The reply topic, from the start of its creation until it is deleted. */
   readonly owned = new Set<string>();
-  private readonly replies = new ReplyMatcher();
-  private readonly calls = new ActiveCalls();
   private listener: GroupConsumer | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -47,19 +44,8 @@ export class InstanceRequester {
     private readonly producers: Producers,
     private readonly options: InstanceRequesterOptions,
   ) {
+    super();
     this.topic = newEphemeralTopic(options.topicPrefix);
-  }
-
-  get retries(): number {
-    return this.calls.retries;
-  }
-
-  get ignoredReplies(): number {
-    return this.replies.ignored;
-  }
-
-  get duplicateReplies(): number {
-    return this.replies.duplicates;
   }
 
   /** Calls waiting for their reply. */
@@ -124,8 +110,7 @@ export class InstanceRequester {
     try {
       await race(this.start());
       const joinedAt = Date.now();
-      const reply = pendingReply<R>();
-      this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, opts.node)) : reply.resolve(envelope.result as R)));
+      const reply = this.expectReply<R>(correlationId, topic, opts.node);
       await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic: this.topic, correlationId, deadline: opts.deadlineAt }), ...(opts.headers && { headers: opts.headers }) }]));
       const result = await race(reply.promise);
       const done = Date.now();
