@@ -46,3 +46,4 @@ export { sweepTopics, SWEEP_DEFAULTS } from './kafka/sweeper';
 export type { SweepOptions, SweepReport } from './kafka/sweeper';
 export type { TopicRule } from './kafka/naming';
 export { DEAD_LETTER_HEADERS } from './protocol/headers';
+export type { ReactorEvents, ReactorEventName, ReactorListener, MessageRef } from './reactor/events';

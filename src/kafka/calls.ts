@@ -38,6 +38,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Transient failures are tried again under this policy. @defaultValue no retry */
   retry?: RetryPolicy;
+  /** Told of each retry, before its wait. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
 export interface CallOutcome<R> {
@@ -66,7 +68,10 @@ export class ActiveCalls {
     const work = withRetry((n) => attempt({ ...opts, deadlineAt }, local, n), opts.retry ?? NO_RETRY, {
       signal: local.signal,
       deadlineAt,
-      onRetry: () => void this.retries++,
+      onRetry: (error, attempt, delayMs) => {
+        this.retries++;
+        opts.onRetry?.(error, attempt, delayMs);
+      },
     });
     const settled = work.then(
       () => undefined,

@@ -8,6 +8,7 @@ import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
 import { DEAD_LETTER_HEADERS, LIBRARY_HEADER_PREFIX } from '../protocol/headers';
+import { ReactorEventHub, type MessageRef, type ReactorEventName, type ReactorListener } from './events';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
@@ -56,9 +57,17 @@ export class ReactorElements<T = unknown, R = unknown> {
   /** Messages whose caller's deadline had passed: not started, or done but not answered (nobody was waiting). */
   expired = 0;
 
+  private readonly events: ReactorEventHub;
+
+  /** Listen to one of the Reactor's events (see ReactorEvents); returns the function that stops listening. */
+  on<K extends ReactorEventName>(name: K, listener: ReactorListener<K>): () => void {
+    return this.events.on(name, listener);
+  }
+
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
     this.options = resolveReactorOptions(options);
+    this.events = new ReactorEventHub(this.options.onError);
     // Every message in progress listens for shutdown on this signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -162,6 +171,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   private async handle(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<void> {
     const receivedAt = Date.now();
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
+    const ref: MessageRef = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+    this.events.emit('received', ref);
     let request: RequestEnvelope;
     try {
       request = decodeRequest(raw.value);
@@ -186,9 +197,12 @@ export class ReactorElements<T = unknown, R = unknown> {
     // broker restart): working on it would only delay the messages behind it.
     if (request.deadline !== undefined && receivedAt >= request.deadline) {
       this.expired++;
-      this.options.subject?.next({ message, error: new DeadlineError(`${where}: not started, its caller's`, request.deadline) });
+      const error = new DeadlineError(`${where}: not started, its caller's`, request.deadline);
+      this.options.subject?.next({ message, error });
+      this.events.emit('done', { message, durationMs: 0, error });
       return;
     }
+    if (request.correlationId !== undefined) ref.correlationId = request.correlationId;
     const deadline = Math.min(request.deadline ?? Infinity, receivedAt + (this.options.messageTimeoutMs ?? Infinity));
     const work = this.deadlineSignal(where, deadline);
     const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
@@ -200,7 +214,8 @@ export class ReactorElements<T = unknown, R = unknown> {
       try {
         plan = await this.plan(message, depsFn);
         stage = 'run';
-        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers));
+        if (plan) this.events.emit('planned', { ...ref, nodes: [...plan.order] });
+        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers), ref);
         stage = 'proc';
         outcome = { result: await procFn(message, results) };
       } catch (thrown) {
@@ -212,10 +227,12 @@ export class ReactorElements<T = unknown, R = unknown> {
       const written = await this.reply(raw, message, outcome);
       if ('result' in outcome && written.status !== 'dead-lettered') {
         this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
+        this.events.emit('done', { message, durationMs: Date.now() - receivedAt });
         return;
       }
       const error = written.status === 'dead-lettered' ? written.error : (outcome as { error: unknown }).error;
       this.options.subject?.next({ message, error, plan, run });
+      this.events.emit('done', { message, durationMs: Date.now() - receivedAt, error });
       // A message whose DAG could not even be planned is dead-lettered; so is
       // one that failed with nobody to tell (no returnTopic).
       if (written.status !== 'dead-lettered' && (stage === 'deps' || message.returnTopic === undefined)) await this.deadLetter(raw, error);
@@ -250,13 +267,32 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>): Promise<Results> {
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>, ref: MessageRef): Promise<Results> {
     const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
     const run = await runPlan(
       plan,
-      async (node, args, callSignal) => (await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, { timeoutMs: timeoutMs(), node: node.id, headers, signal: callSignal, retry: this.options.retry })).result,
+      async (node, args, callSignal) => {
+        const call = { ...ref, node: node.id, topic: node.topic };
+        const started = Date.now();
+        this.events.emit('callSent', call);
+        try {
+          const { result } = await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, {
+            timeoutMs: timeoutMs(),
+            node: node.id,
+            headers,
+            signal: callSignal,
+            retry: this.options.retry,
+            onRetry: (error, attempt, delayMs) => this.events.emit('callRetried', { ...call, attempt, delayMs, error }),
+          });
+          this.events.emit('callDone', { ...call, durationMs: Date.now() - started });
+          return result;
+        } catch (error) {
+          this.events.emit('callFailed', { ...call, durationMs: Date.now() - started, error });
+          throw error;
+        }
+      },
       { signal },
     );
     onRun(run);
@@ -336,6 +372,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       await this.transport!.producers.send(o.deadLetterTopic, [{ key: raw.key, value: raw.value, headers }]);
       this.deadLettered++;
+      this.events.emit('deadLettered', { topic: raw.topic, partition: raw.partition, offset: raw.offset, reason: headers[h.reason]! });
     } catch (e) {
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);
       o.onError(failure);
