@@ -63,11 +63,6 @@ export class EphemeralRequester extends Requester {
     });
   }
 
-  /** Return topics created ahead and not taken yet. */
-  get spareTopics(): number {
-    return this.pool.size;
-  }
-
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
     if (this.closed) return Promise.reject(new StateError('requester is closed'));
     // A retry gets a fresh return topic.

@@ -26,9 +26,6 @@ export function ephemeralTopicTime(topic: string, prefix: string = EPHEMERAL_TOP
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
 
-export function isEphemeralTopic(topic: string, prefix: string = EPHEMERAL_TOPIC_PREFIX): boolean {
-  return topic.startsWith(prefix);
-}
 
 /** Kafka's own rule for topic names. */
 export function isValidTopicName(topic: unknown): topic is string {

@@ -2,7 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
 export { isRefusedForGood, isTooLarge, isUnknownTopic } from './send-errors';
-import { REPLY_RETRY, ReplyProducerPool } from './reply-producers';
+import { ReplyProducerPool } from './reply-producers';
 
 export interface OutboundMessage {
   key?: string | null;
@@ -20,7 +20,6 @@ export interface OutboundMessage {
 export class Producers {
   private shared: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
-  private readonly oneShots = new Set<Promise<void>>();
   private readonly replies: ReplyProducerPool;
   private readonly coalescer = new CoalescingSender((topic, messages) => this.sendNow(topic, messages), COALESCING);
   private closed = false;
@@ -31,17 +30,8 @@ export class Producers {
     this.replies = new ReplyProducerPool(kafka, { maxProducers: 32, idleMs: 30000 });
   }
 
-  /** Producers kept for return topics now. */
-  get replyProducers(): number {
-    return this.replies.size;
-  }
-
   private newProducer(): Producer {
     return this.kafka.producer({ allowAutoTopicCreation: false });
-  }
-
-  private oneShotProducer(): Producer {
-    return this.kafka.producer({ allowAutoTopicCreation: false, retry: REPLY_RETRY });
   }
 
   /** Connect the shared producer (memoised; concurrent callers share one attempt). */
@@ -76,35 +66,14 @@ export class Producers {
     }
   }
 
-  /** Send through a producer that exists only for this send (short retries, as replies). */
-  sendOnce(topic: string, messages: OutboundMessage[]): Promise<void> {
-    if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
-    const work = (async () => {
-      const producer = this.oneShotProducer();
-      try {
-        await producer.connect();
-        await producer.send({ topic, messages });
-      } catch (e) {
-        throw new TransportError(`could not send to "${topic}"`, e);
-      } finally {
-        await producer.disconnect().catch(() => undefined);
-      }
-    })();
-    const tracked = work.catch(() => undefined);
-    this.oneShots.add(tracked);
-    void tracked.finally(() => this.oneShots.delete(tracked));
-    return work;
-  }
-
   /** A reply: through a producer of the return topic's own, whatever its name (return topics come and go: kafkajs #1622). */
   sendReply(topic: string, message: OutboundMessage): Promise<void> {
     return this.replies.send(topic, [message]);
   }
 
-  /** Wait for one-shot sends, then disconnect the shared producer. Idempotent. */
+  /** Wait for replies in flight, then disconnect every producer. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.oneShots]);
     await this.replies.close();
     const producer = this.shared ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.shared = undefined;

@@ -57,10 +57,6 @@ export class ReplyProducerPool {
     this.sweep.unref();
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   send(topic: string, messages: OutboundMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
     const work = this.coalescer.send(topic, messages);

@@ -57,10 +57,6 @@ export class TopicPool {
     }
   }
 
-  get size(): number {
-    return this.ready.length;
-  }
-
   /** A ready topic, or undefined; starts a refill for the calls in flight and after. */
   take(inFlight: number): string | undefined {
     const now = Date.now();

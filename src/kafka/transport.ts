@@ -8,6 +8,9 @@ import { TransportError } from '../errors';
 import { TopicAdmin } from './topics';
 import type { Kafka } from 'kafkajs';
 
+/** Deadline of creating the instance reply topic and joining its listener. */
+const INSTANCE_START_TIMEOUT_MS = 60000;
+
 export interface TransportOptions {
   connection: ConnectionOptions;
   ephemeralTopicPrefix: string;
@@ -17,8 +20,6 @@ export interface TransportOptions {
   /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
   sweepIntervalMs: number;
   sweepOlderThanMs: number;
-  /** Deadline of creating the instance reply topic and joining its listener. @defaultValue 60000 */
-  instanceStartTimeoutMs?: number;
   onError: (error: unknown) => void;
 }
 
@@ -46,7 +47,7 @@ export class Transport {
     this.instance = new InstanceRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
-      startTimeoutMs: options.instanceStartTimeoutMs ?? 60000,
+      startTimeoutMs: INSTANCE_START_TIMEOUT_MS,
       onError: options.onError,
     });
     this.sweeper =

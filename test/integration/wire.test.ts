@@ -54,7 +54,7 @@ describe('wire protocol (docs/protocol.md)', () => {
     await createTopics(topic);
     try {
       await withRaw(async ({ producers, listen }) => {
-        await producers.sendOnce(topic, [{ key: 'k', value: '{"correlationId":"early","result":1}' }]);
+        await producers.sendReply(topic, { key: 'k', value: '{"correlationId":"early","result":1}' });
         const listener = await listen(topic);
         await waitFor(() => listener.got.length === 1, 'the early reply');
         expect(listener.got[0]!.value!.toString()).toBe('{"correlationId":"early","result":1}');

@@ -24,8 +24,8 @@ test('the bug is real: a shared kafkajs producer cannot send to a new topic afte
     await producers.send(first!, [{ value: '1' }]);
     await deleteTopics([first!]);
     await expect(producers.send(second!, [{ value: '2' }])).rejects.toThrow(/could not send to/);
-    // The one-shot path is not affected.
-    await expect(producers.sendOnce(second!, [{ value: '3' }])).resolves.toBeUndefined();
+    // The reply path (a producer per return topic) is not affected.
+    await expect(producers.sendReply(second!, { value: '3' })).resolves.toBeUndefined();
   } finally {
     await producers.close();
     await deleteTopics([second!]);
