@@ -23,6 +23,9 @@ export type { DagFormat, PlanStep, TaskOptions } from './dag';
 export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult } from './dag';
 
 export type { RequestEnvelope, ReplyEnvelope, ResultReply, ErrorReply } from './protocol/envelope';
+export { JSON_CODEC } from './protocol/codec';
+export type { Codec } from './protocol/codec';
+export type { WireFormat } from './protocol/wire';
 
 export { elements, reactor, shutdownReactor, ReactorElements } from './reactor/reactor';
 export type { PartitionPosition } from './reactor/reactor';
@@ -31,7 +34,7 @@ export type { ReactorOptions } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
-export type { PipelineOptions, SendOptions, RequestOptions, BatchItem } from './pipeline/pipeline';
+export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions } from './pipeline/pipeline';
 export type { CallOutcome, CallTimings } from './kafka/ephemeral';
 
 export { RETRY_DEFAULTS } from './retry';
@@ -45,5 +48,5 @@ export type { TopicSpec } from './kafka/topics';
 export { sweepTopics, SWEEP_DEFAULTS } from './kafka/sweeper';
 export type { SweepOptions, SweepReport } from './kafka/sweeper';
 export type { TopicRule } from './kafka/naming';
-export { DEAD_LETTER_HEADERS } from './protocol/headers';
+export { DEAD_LETTER_HEADERS, INTEROP_HEADERS, WIRE_HEADERS } from './protocol/headers';
 export type { ReactorEvents, ReactorEventName, ReactorListener, MessageRef } from './reactor/events';

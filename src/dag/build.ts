@@ -1,6 +1,7 @@
 import { Graph, alg } from '@dagrejs/graphlib';
 import { DagCycleError, DagValidationError, UnknownDependencyError } from '../errors';
 import { appendResults } from './args';
+import { codecProblem, JSON_CODEC, type Codec } from '../protocol/codec';
 import type { ArgIn, Plan, PlanNode } from './types';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -12,9 +13,9 @@ function describeType(v: unknown): string {
 }
 
 /** Validate one node of untrusted input. */
-function validateNode(id: string, spec: unknown): { topic: string; args: unknown[]; deps: string[]; argIn: ArgIn; replyMode: PlanNode['replyMode'] } {
+function validateNode(id: string, spec: unknown): Omit<PlanNode, 'id' | 'dependents'> & { args: unknown[]; deps: string[] } {
   if (!isPlainObject(spec)) throw new DagValidationError(`node "${id}" must be an object with a topic and args, got ${describeType(spec)}`, id);
-  const { topic, args, deps, argIn, replyMode } = spec;
+  const { topic, args, deps, argIn, replyMode, codec, wire } = spec;
   if (typeof topic !== 'string' || topic.length === 0) throw new DagValidationError(`node "${id}" has no topic (expected a non-empty string)`, id);
   if (!Array.isArray(args)) throw new DagValidationError(`node "${id}": args must be an array, got ${describeType(args)}`, id);
   if (deps !== undefined && (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string'))) {
@@ -24,9 +25,15 @@ function validateNode(id: string, spec: unknown): { topic: string; args: unknown
   if (replyMode !== undefined && replyMode !== 'ephemeral' && replyMode !== 'instance') {
     throw new DagValidationError(`node "${id}": replyMode must be 'ephemeral' or 'instance', got ${JSON.stringify(replyMode)}`, id);
   }
+  const problem = codec === undefined ? undefined : codecProblem(codec);
+  if (problem !== undefined) throw new DagValidationError(`node "${id}": codec ${problem}`, id);
+  if (wire !== undefined && wire !== 'envelope' && wire !== 'headers') throw new DagValidationError(`node "${id}": wire must be 'envelope' or 'headers', got ${JSON.stringify(wire)}`, id);
+  if (wire === 'envelope' && codec !== undefined && codec !== JSON_CODEC) {
+    throw new DagValidationError(`node "${id}": wire 'envelope' carries JSON only; codec ${(codec as Codec).contentType} needs wire 'headers'`, id);
+  }
   const depList = (deps as string[] | undefined) ?? [];
   if (new Set(depList).size !== depList.length) throw new DagValidationError(`node "${id}": deps name a node twice`, id);
-  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode };
+  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode, codec: codec as Codec | undefined, wire };
 }
 
 /**
@@ -98,7 +105,7 @@ export function buildPlan(deps: unknown): Plan {
   const nodes = new Map<string, PlanNode>();
   for (const id of ids) {
     const s = specs.get(id)!;
-    nodes.set(id, Object.freeze({ id, topic: s.topic, args: Object.freeze([...s.args]), deps: Object.freeze([...s.deps]), dependents: Object.freeze([...dependents.get(id)!]), argIn: s.argIn, replyMode: s.replyMode }));
+    nodes.set(id, Object.freeze({ id, topic: s.topic, args: Object.freeze([...s.args]), deps: Object.freeze([...s.deps]), dependents: Object.freeze([...dependents.get(id)!]), argIn: s.argIn, replyMode: s.replyMode, codec: s.codec, wire: s.wire }));
   }
   return Object.freeze({ nodes, order: Object.freeze(order), roots: Object.freeze(roots) });
 }

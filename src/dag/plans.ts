@@ -10,7 +10,7 @@
  */
 import { DagValidationError } from '../errors';
 import { buildPlan } from './build';
-import type { ArgIn, CallSpec, DepsMap } from './types';
+import type { CallSpec, DepsMap } from './types';
 
 /** A piece of a plan: its calls, the ones that start it (no deps inside it) and the ones that end it (no dependents inside it). */
 export interface PlanStep {
@@ -19,15 +19,16 @@ export interface PlanStep {
   readonly exits: readonly string[];
 }
 
-export interface TaskOptions {
-  argIn?: ArgIn;
-  replyMode?: 'ephemeral' | 'instance';
-}
+/** A task's call options: how dependency results join its args, its reply mode, codec and wire format (see CallSpec). */
+export type TaskOptions = Pick<CallSpec, 'argIn' | 'replyMode' | 'codec' | 'wire'>;
+
+const TASK_OPTIONS = ['argIn', 'replyMode', 'codec', 'wire'] as const satisfies readonly (keyof TaskOptions)[];
 
 /** One task (a call of the deps map): `args` are sent to `topic`, with the results of the step before it joined by `argIn` (appended by default). */
 export function task(name: string, topic: string, args: unknown[] = [], options: TaskOptions = {}): PlanStep {
   if (typeof name !== 'string' || name.length === 0) throw new DagValidationError(`a task needs a name (a non-empty string), got ${JSON.stringify(name)}`);
-  const spec: CallSpec = { topic, args, ...(options.argIn && { argIn: options.argIn }), ...(options.replyMode && { replyMode: options.replyMode }) };
+  const given = TASK_OPTIONS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]);
+  const spec: CallSpec = { topic, args, ...Object.fromEntries(given) };
   return { calls: new Map([[name, spec]]), entries: [name], exits: [name] };
 }
 

@@ -1,3 +1,6 @@
+import type { Codec } from '../protocol/codec';
+import type { WireFormat } from '../protocol/wire';
+
 /** Injects dependency results into a node's args. `depResults` follow the node's `deps` order. */
 export type ArgIn = (args: readonly unknown[], depResults: readonly unknown[]) => unknown[];
 
@@ -11,6 +14,14 @@ export interface CallSpec {
   argIn?: ArgIn;
   /** How this call gets its reply. @defaultValue the Reactor's replyMode */
   replyMode?: 'ephemeral' | 'instance';
+  /** Codec of this call's args and result. @defaultValue the Reactor's codec (JSON when `wire` is 'envelope') */
+  codec?: Codec;
+  /**
+   * Wire format of this call: 'envelope' (JSON inside the kafka-fusion
+   * envelope) or 'headers' (the args bare, fields in headers: what a NestJS
+   * `@MessagePattern` handler reads). @defaultValue the codec's: 'envelope' for JSON, else 'headers'
+   */
+  wire?: WireFormat;
 }
 
 /** Named calls, as returned by a Reactor's depsFn. */
@@ -24,6 +35,8 @@ export interface PlanNode {
   readonly dependents: readonly string[];
   readonly argIn: ArgIn;
   readonly replyMode: 'ephemeral' | 'instance' | undefined;
+  readonly codec: Codec | undefined;
+  readonly wire: WireFormat | undefined;
 }
 
 /** A validated, immutable DAG. Per-run state lives in runPlan, never here. */

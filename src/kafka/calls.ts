@@ -3,9 +3,10 @@
  * deadline and abort as one race, retries within that one deadline, and the
  * set of calls in flight that close() aborts.
  */
-import { CallTimeoutError, RemoteError, StateError } from '../errors';
-import { isErrorReply } from '../protocol/envelope';
+import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
 import { ReplyMatcher } from '../protocol/replies';
+import { DEFAULT_ENCODING, encodeRequestMessage, replyOutcome, type Encoding } from '../protocol/wire';
+import type { OutboundMessage } from './producer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
 /** How a call gets its reply: a fresh topic per call, or the process's one reply topic. */
@@ -35,6 +36,8 @@ export interface CallOptions {
   key?: string | null;
   /** Headers of the request message (a caller's correlation or tenant ids...). */
   headers?: Record<string, string>;
+  /** Codec and wire format of the request (and of the reply it expects). @defaultValue JSON in the envelope */
+  encoding?: Encoding;
   signal?: AbortSignal;
   /** Transient failures are tried again under this policy. @defaultValue no retry */
   retry?: RetryPolicy;
@@ -146,10 +149,25 @@ export abstract class Requester {
     return this.replies.duplicates;
   }
 
-  /** The reply that names `correlationId`: its result, or a RemoteError naming the topic and node. `replies.forget` it when the call ends. */
-  protected expectReply<R>(correlationId: string, topic: string, node: string | undefined): ReturnType<typeof pendingReply<R>> {
+  /**
+   * The reply that names `correlationId`, decoded with the call's codec: its
+   * result, or a RemoteError naming the topic and node (a ProtocolError if
+   * it cannot be read). `replies.forget` it when the call ends.
+   */
+  protected expectReply<R>(correlationId: string, topic: string, opts: CallOptions): ReturnType<typeof pendingReply<R>> {
     const reply = pendingReply<R>();
-    this.replies.expect(correlationId, (envelope) => (isErrorReply(envelope) ? reply.reject(new RemoteError(topic, envelope.error, node)) : reply.resolve(envelope.result as R)));
+    this.replies.expect(correlationId, (inbound) => {
+      replyOutcome(inbound, (opts.encoding ?? DEFAULT_ENCODING).codec).then(
+        (outcome) => ('error' in outcome ? reply.reject(new RemoteError(topic, outcome.error, opts.node)) : reply.resolve(outcome.result as R)),
+        (e: unknown) => reply.reject(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}": ${e.message}`) : e),
+      );
+    });
     return reply;
   }
+}
+
+/** The request message of one attempt: keyed by the correlation id unless the caller chose a key. */
+export async function requestMessage(data: unknown, returnTopic: string, correlationId: string, opts: CallOptions & { deadlineAt: number }): Promise<OutboundMessage> {
+  const { value, headers } = await encodeRequestMessage({ data, returnTopic, correlationId, deadline: opts.deadlineAt }, opts.encoding ?? DEFAULT_ENCODING, opts.headers);
+  return { key: opts.key ?? correlationId, value, headers };
 }

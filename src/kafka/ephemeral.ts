@@ -1,8 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { ProtocolError, StateError } from '../errors';
-import { encodeRequest } from '../protocol/envelope';
 import { GroupConsumer } from './consumer';
-import { attemptDeadline, Requester, type CallOptions, type CallOutcome } from './calls';
+import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
 import { newCorrelationId, newEphemeralTopic } from './naming';
 import { TopicPool } from './topic-pool';
 import type { Producers } from './producer';
@@ -80,13 +79,15 @@ export class EphemeralRequester extends Requester {
     this.inFlight++;
     try {
       this.owned.add(returnTopic);
+      // Encoded first: a payload its codec refuses costs no topic.
+      const request = await race(requestMessage(data, returnTopic, correlationId, opts));
       if (spare === undefined) {
         creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
         await race(creating);
       }
       const createdAt = Date.now();
 
-      const reply = this.expectReply<R>(correlationId, topic, opts.node);
+      const reply = this.expectReply<R>(correlationId, topic, opts);
       listener = new GroupConsumer(this.kafka, {
         groupId: returnTopic,
         topic: returnTopic,
@@ -99,14 +100,14 @@ export class EphemeralRequester extends Requester {
       await race(
         listener.start(async (message) => {
           try {
-            this.replies.deliver(message.value);
+            this.replies.deliver(message.value, message.headers);
           } catch (e) {
             reply.reject(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
           }
         }),
       );
       const joinedAt = Date.now();
-      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic, correlationId, deadline: opts.deadlineAt }), ...(opts.headers && { headers: opts.headers }) }]));
+      await race(this.producers.send(topic, [request]));
       const result = await race(reply.promise);
       const done = Date.now();
       return {

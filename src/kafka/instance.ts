@@ -1,7 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { ProtocolError, StateError } from '../errors';
-import { encodeRequest } from '../protocol/envelope';
-import { attemptDeadline, Requester, type CallOptions, type CallOutcome } from './calls';
+import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
 import { GroupConsumer } from './consumer';
 import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
 import { newCorrelationId, newEphemeralTopic } from './naming';
@@ -82,7 +81,7 @@ export class InstanceRequester extends Requester {
         this.listener = listener;
         await listener.start(async (message) => {
           try {
-            this.replies.deliver(message.value);
+            this.replies.deliver(message.value, message.headers);
           } catch (e) {
             if (!(e instanceof ProtocolError)) throw e;
             this.malformedReplies++;
@@ -110,8 +109,8 @@ export class InstanceRequester extends Requester {
     try {
       await race(this.start());
       const joinedAt = Date.now();
-      const reply = this.expectReply<R>(correlationId, topic, opts.node);
-      await race(this.producers.send(topic, [{ key: opts.key ?? correlationId, value: encodeRequest({ data, returnTopic: this.topic, correlationId, deadline: opts.deadlineAt }), ...(opts.headers && { headers: opts.headers }) }]));
+      const reply = this.expectReply<R>(correlationId, topic, opts);
+      await race(requestMessage(data, this.topic, correlationId, opts).then((m) => this.producers.send(topic, [m])));
       const result = await race(reply.promise);
       const done = Date.now();
       return {

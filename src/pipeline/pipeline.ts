@@ -5,7 +5,9 @@ import type { ConnectionOptions } from '../kafka/client';
 import type { CallOutcome, ReplyMode } from '../kafka/calls';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
-import { encodeRequest } from '../protocol/envelope';
+import { JSON_CODEC, type Codec } from '../protocol/codec';
+import { encodeRequestMessage, resolveEncoding, type Encoding, type WireFormat } from '../protocol/wire';
+import type { OutboundMessage } from '../kafka/producer';
 
 export interface PipelineOptions {
   /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
@@ -45,6 +47,14 @@ export interface PipelineOptions {
    * @defaultValue `RETRY_DEFAULTS` (3 retries, 100 ms doubling to at most 2 s, ±20 %)
    */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Codec of what this Pipeline sends (and of the results it reads). JSON
+   * travels in the kafka-fusion envelope; any other codec writes the payload
+   * bare with the envelope's fields in headers. @defaultValue `JSON_CODEC`
+   */
+  codec?: Codec;
+  /** Wire format: 'envelope' (JSON only) or 'headers' (see docs/protocol.md). @defaultValue 'envelope' with the JSON codec, else 'headers' */
+  wire?: WireFormat;
   /** Background failures with no caller to tell (a sweep that failed...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
@@ -59,12 +69,18 @@ export const PIPELINE_DEFAULTS = {
   sweepIntervalMs: 300000,
   sweepOlderThanMs: 300000,
   retry: RETRY_DEFAULTS,
+  codec: JSON_CODEC,
+  wire: 'envelope' as WireFormat,
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
 } satisfies Required<PipelineOptions>;
 
 export interface SendOptions {
   /** Message key: decides the partition. */
   key?: string;
+  /** This message's codec. @defaultValue the Pipeline's */
+  codec?: Codec;
+  /** This message's wire format. @defaultValue the codec's, or the Pipeline's */
+  wire?: WireFormat;
   /**
    * Headers of the request (UTF-8 strings): a Reactor passes them on to every
    * dependency call and to its reply, so correlation and tenant ids travel.
@@ -88,6 +104,9 @@ export interface BatchItem<T> {
   headers?: Record<string, string>;
 }
 
+/** Options of sendBatch: every item is written in one encoding. */
+export type BatchOptions = Pick<SendOptions, 'codec' | 'wire'>;
+
 type State = 'idle' | 'running' | 'closing' | 'closed';
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
@@ -99,6 +118,7 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   checkReplyMode('replyMode', o.replyMode);
   o.retry = resolveRetryPolicy('retry', options.retry);
+  ({ codec: o.codec, wire: o.wire } = resolveEncoding('', options.codec, options.wire));
   return o;
 }
 
@@ -122,9 +142,13 @@ export class Pipeline {
   private starting: Promise<this> | undefined;
   private closing: Promise<void> | undefined;
 
+  /** The Pipeline's codec and wire format. */
+  private readonly encoding: Encoding;
+
   /** Validates options; does no I/O. */
   constructor(options: PipelineOptions = {}) {
     this.options = resolvePipelineOptions(options);
+    this.encoding = { codec: this.options.codec, wire: this.options.wire };
   }
 
   /** Attempts made again after a transient failure, since start. */
@@ -171,15 +195,28 @@ export class Pipeline {
 
   /** Fire and forget: no return topic, nobody replies. */
   async send<T>(topic: string, data: T, options: SendOptions = {}): Promise<void> {
-    await this.running(topic).producers.send(topic, [{ key: options.key ?? null, value: encodeRequest({ data }), ...(options.headers && { headers: checkHeaders(options.headers) }) }]);
+    const transport = this.running(topic);
+    await transport.producers.send(topic, [await this.message(data, options.key, options.headers, this.encodingOf(options))]);
   }
 
   /** Fire and forget, many at once; each item's key decides its partition. */
-  async sendBatch<T>(topic: string, items: BatchItem<T>[]): Promise<void> {
+  async sendBatch<T>(topic: string, items: BatchItem<T>[], options: BatchOptions = {}): Promise<void> {
     const transport = this.running(topic);
     if (!Array.isArray(items)) throw new ConfigError('items', 'must be an array');
     if (items.length === 0) return;
-    await transport.producers.send(topic, items.map((i) => ({ key: i.key ?? null, value: encodeRequest({ data: i.data }), ...(i.headers && { headers: checkHeaders(i.headers) }) })));
+    const encoding = this.encodingOf(options);
+    await transport.producers.send(topic, await Promise.all(items.map((i) => this.message(i.data, i.key, i.headers, encoding))));
+  }
+
+  /** A fire-and-forget request: no return topic, no correlation id. */
+  private async message(data: unknown, key: string | undefined, headers: Record<string, string> | undefined, encoding: Encoding): Promise<OutboundMessage> {
+    const { value, headers: h } = await encodeRequestMessage({ data }, encoding, headers && checkHeaders(headers));
+    return { key: key ?? null, value, headers: h };
+  }
+
+  /** This message's codec and wire format over the Pipeline's. */
+  private encodingOf(options: Pick<SendOptions, 'codec' | 'wire'>): Encoding {
+    return resolveEncoding('', options.codec, options.wire, this.encoding);
   }
 
   /** Send and wait for the result; rejects with CallTimeoutError, RemoteError... */
@@ -188,28 +225,14 @@ export class Pipeline {
   }
 
   /** `request`, with the return topic, correlation id and where the time went. */
-  call<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<CallOutcome<R>> {
-    let transport: Transport;
-    try {
-      transport = this.running(topic);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async call<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<CallOutcome<R>> {
+    const transport = this.running(topic);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const mode = options.replyMode ?? this.options.replyMode;
-    try {
-      checkDuration('timeoutMs', timeoutMs);
-      checkReplyMode('replyMode', mode);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    let headers: Record<string, string> | undefined;
-    try {
-      headers = options.headers && checkHeaders(options.headers);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers, signal: options.signal, retry: this.options.retry as RetryPolicy });
+    checkDuration('timeoutMs', timeoutMs);
+    checkReplyMode('replyMode', mode);
+    const headers = options.headers && checkHeaders(options.headers);
+    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers, encoding: this.encodingOf(options), signal: options.signal, retry: this.options.retry as RetryPolicy });
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */

@@ -62,7 +62,13 @@ export function encodeError(correlationId: string, error: WireError): string {
   return JSON.stringify({ [FIELDS.correlationId]: correlationId, [FIELDS.error]: { name: error.name, message: error.message } });
 }
 
-function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
+/** An error object from another service as `{name, message}`: what is missing is named `Error`, or told as the object's JSON. */
+export function wireErrorOf(err: object): WireError {
+  const { name, message } = err as Record<string, unknown>;
+  return { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : JSON.stringify(err) };
+}
+
+export function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
   if (value === null) throw new ProtocolError(`${what} has no value`);
   let parsed: unknown;
   try {
@@ -92,15 +98,19 @@ export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
   const correlationId = optionalString(obj, FIELDS.correlationId, 'request');
   if (returnTopic !== undefined) request.returnTopic = returnTopic;
   if (correlationId !== undefined) request.correlationId = correlationId;
-  const deadline = obj[FIELDS.deadline];
-  if (deadline !== undefined && deadline !== null) {
-    if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 1 || deadline > Number.MAX_SAFE_INTEGER) {
-      throw new ProtocolError(`request: "${FIELDS.deadline}" must be a positive number (epoch milliseconds), got ${JSON.stringify(deadline)}`);
-    }
-    // A caller in another language may send a fraction (Python's time.time() * 1000).
-    request.deadline = Math.floor(deadline);
-  }
+  const deadline = checkDeadline(obj[FIELDS.deadline], `"${FIELDS.deadline}"`);
+  if (deadline !== undefined) request.deadline = deadline;
   return request;
+}
+
+/** A request's deadline as sent (a JSON number, or a header's text): epoch milliseconds, or ProtocolError. */
+export function checkDeadline(deadline: unknown, what: string): number | undefined {
+  if (deadline === undefined || deadline === null) return undefined;
+  if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 1 || deadline > Number.MAX_SAFE_INTEGER) {
+    throw new ProtocolError(`request: ${what} must be a positive number (epoch milliseconds), got ${JSON.stringify(deadline)}`);
+  }
+  // A caller in another language may send a fraction (Python's time.time() * 1000).
+  return Math.floor(deadline);
 }
 
 /** Untrusted bytes → reply envelope, or ProtocolError saying what is wrong. */
@@ -111,8 +121,7 @@ export function decodeReply(value: Buffer | string | null): ReplyEnvelope {
   if (FIELDS.error in obj) {
     const err = obj[FIELDS.error];
     if (typeof err !== 'object' || err === null) throw new ProtocolError(`reply: "${FIELDS.error}" must be an object`);
-    const { name, message } = err as Record<string, unknown>;
-    return { correlationId, error: { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : JSON.stringify(err) } };
+    return { correlationId, error: wireErrorOf(err) };
   }
   if (!(FIELDS.result in obj)) throw new ProtocolError(`reply has neither "${FIELDS.result}" nor "${FIELDS.error}"`);
   return { correlationId, result: obj[FIELDS.result] };

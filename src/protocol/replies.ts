@@ -3,17 +3,19 @@
  * call is settled once, by the first reply that names it; a second reply
  * with the same id (a service that answered twice, a message redone after a
  * failover) and a reply to a call that is no longer waiting (it timed out or
- * was never made here) are counted and dropped, never delivered.
+ * was never made here) are counted and dropped, never delivered. A NestJS
+ * end-of-stream message after the reply it ends is neither: it is dropped
+ * uncounted.
  */
-import { decodeReply, type ReplyEnvelope } from './envelope';
+import { parseReply, type InboundReply } from './wire';
 
-export type ReplyOutcome = 'matched' | 'duplicate' | 'ignored';
+export type MatchOutcome = 'matched' | 'duplicate' | 'ignored';
 
 /** How many settled ids are remembered to tell a duplicate from a stray reply. */
 const REMEMBERED = 4096;
 
 export class ReplyMatcher {
-  private readonly waiting = new Map<string, (reply: ReplyEnvelope) => void>();
+  private readonly waiting = new Map<string, (reply: InboundReply) => void>();
   /** Ids settled recently, oldest first (a Set keeps insertion order). */
   private readonly settled = new Set<string>();
   /** Replies whose id no call here is waiting for: late (after a timeout) or foreign. */
@@ -28,7 +30,7 @@ export class ReplyMatcher {
   }
 
   /** Wait for the reply that names `correlationId`; `forget` when the call gives up. */
-  expect(correlationId: string, onReply: (reply: ReplyEnvelope) => void): void {
+  expect(correlationId: string, onReply: (reply: InboundReply) => void): void {
     this.waiting.set(correlationId, onReply);
   }
 
@@ -36,13 +38,14 @@ export class ReplyMatcher {
     this.waiting.delete(correlationId);
   }
 
-  /** Decode untrusted bytes (ProtocolError if they are not a reply) and hand the reply to its call. */
-  deliver(value: Buffer | string | null): ReplyOutcome {
-    const reply = decodeReply(value);
+  /** Parse an untrusted message (ProtocolError if it is not a reply) and hand the reply to its call. */
+  deliver(value: Buffer | string | null, headers: Record<string, string> = {}): MatchOutcome {
+    const reply = parseReply(value, headers);
     const id = reply.correlationId;
     const onReply = this.waiting.get(id);
     if (onReply === undefined) {
       const duplicate = this.settled.has(id);
+      if (duplicate && 'completion' in reply) return 'duplicate';
       if (duplicate) this.duplicates++;
       else this.ignored++;
       return duplicate ? 'duplicate' : 'ignored';

@@ -5,6 +5,8 @@ import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
+import { JSON_CODEC, type Codec } from '../protocol/codec';
+import { resolveEncoding, type WireFormat } from '../protocol/wire';
 import type { ReactorOutput } from './types';
 
 /** Everything a Reactor runs on (fusion-clj's `elements`). */
@@ -110,6 +112,19 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * took them, `'shutdown'` (all of them) when it stopped.
    */
   onPartitionsRevoked?: (partitions: number[], reason: 'rebalance' | 'shutdown') => void;
+  /**
+   * Codec of payloads. Requests that come in the `headers` format are read
+   * with it when they name its content type (JSON is always read; JSON
+   * envelopes too), and answered in kind; this Reactor's dependency calls
+   * are encoded with it (a node can choose another). @defaultValue `JSON_CODEC`
+   */
+  codec?: Codec;
+  /**
+   * Wire format of dependency calls: `'envelope'` (JSON in the kafka-fusion
+   * envelope) or `'headers'` (the payload bare, the envelope's fields in
+   * headers; see docs/protocol.md). @defaultValue 'envelope' with the JSON codec, else 'headers'
+   */
+  wire?: WireFormat;
   /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
   onError?: (error: unknown) => void;
 }
@@ -136,6 +151,8 @@ export const REACTOR_DEFAULTS = {
   sweepIntervalMs: 300000,
   sweepOlderThanMs: 300000,
   retry: RETRY_DEFAULTS,
+  codec: JSON_CODEC,
+  wire: 'envelope' as WireFormat,
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
@@ -152,6 +169,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   o.retry = resolveRetryPolicy('retry', options.retry);
+  ({ codec: o.codec, wire: o.wire } = resolveEncoding('', options.codec, options.wire));
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);

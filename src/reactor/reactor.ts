@@ -1,13 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
-import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError } from '../errors';
+import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError, type FusionError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
 import { isRefusedForGood, isTooLarge, isUnknownTopic } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
-import { decodeRequest, encodeError, encodeResult, type RequestEnvelope } from '../protocol/envelope';
-import { DEAD_LETTER_HEADERS, LIBRARY_HEADER_PREFIX } from '../protocol/headers';
+import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
+import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyOutcome } from '../protocol/wire';
 import { ReactorEventHub, type MessageRef, type ReactorEventName, type ReactorListener } from './events';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
@@ -23,13 +23,6 @@ export interface PartitionPosition {
   high: string;
   /** Messages written and not yet committed by the group. */
   lag: number;
-}
-
-/** The request's headers that travel on, to dependency calls and the reply: all but the library's own (`kafka-fusion.*`). */
-function travelling(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (!k.startsWith(LIBRARY_HEADER_PREFIX)) out[k] = v;
-  return out;
 }
 
 /** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
@@ -58,6 +51,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   expired = 0;
 
   private readonly events: ReactorEventHub;
+  /** How dependency calls are written, unless a node says otherwise. */
+  private readonly encoding: Encoding;
 
   /** Listen to one of the Reactor's events (see ReactorEvents); returns the function that stops listening. */
   on<K extends ReactorEventName>(name: K, listener: ReactorListener<K>): () => void {
@@ -67,6 +62,7 @@ export class ReactorElements<T = unknown, R = unknown> {
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
     this.options = resolveReactorOptions(options);
+    this.encoding = { codec: this.options.codec, wire: this.options.wire };
     this.events = new ReactorEventHub(this.options.onError);
     // Every message in progress listens for shutdown on this signal.
     setMaxListeners(0, this.abort.signal);
@@ -173,10 +169,11 @@ export class ReactorElements<T = unknown, R = unknown> {
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
     const ref: MessageRef = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
     this.events.emit('received', ref);
-    let request: RequestEnvelope;
+    let request: InboundRequest;
     try {
-      request = decodeRequest(raw.value);
+      request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec);
     } catch (e) {
+      await this.tellUnreadable(raw, e);
       return this.deadLetter(raw, e);
     }
     if (request.returnTopic !== undefined && !this.mayReplyTo(request.returnTopic)) {
@@ -224,7 +221,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         work.done();
       }
       // A reply that cannot be written throws from here (the message is read again).
-      const written = await this.reply(raw, message, outcome);
+      const written = await this.reply(raw, message, request.encoding, outcome);
       if ('result' in outcome && written.status !== 'dead-lettered') {
         this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
         this.events.emit('done', { message, durationMs: Date.now() - receivedAt });
@@ -282,6 +279,7 @@ export class ReactorElements<T = unknown, R = unknown> {
             timeoutMs: timeoutMs(),
             node: node.id,
             headers,
+            encoding: resolveEncoding(`node "${node.id}"`, node.codec, node.wire, this.encoding),
             signal: callSignal,
             retry: this.options.retry,
             onRetry: (error, attempt, delayMs) => this.events.emit('callRetried', { ...call, attempt, delayMs, error }),
@@ -311,13 +309,14 @@ export class ReactorElements<T = unknown, R = unknown> {
   }
 
   /**
-   * Write a reply. Its offset is committed after this returns, so a reply
-   * that failed for a reason that may pass (broker away, shutting down)
-   * throws: the message is read again. One the broker refuses for good (a
-   * result too large for the topic...) is dead-lettered, and the caller is
-   * sent an error saying so instead of waiting for its deadline.
+   * Write a reply, in the encoding its request came in. Its offset is
+   * committed after this returns, so a reply that failed for a reason that
+   * may pass (broker away, shutting down) throws: the message is read again.
+   * One the broker refuses for good (a result too large for the topic...) is
+   * dead-lettered, and the caller is sent an error saying so instead of
+   * waiting for its deadline; so is a result the codec cannot encode.
    */
-  private async reply(raw: InboundMessage, message: ReactorMessage<T>, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: TransportError }> {
+  private async reply(raw: InboundMessage, message: ReactorMessage<T>, encoding: Encoding, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError }> {
     const topic = message.returnTopic;
     if (topic === undefined) return { status: 'none' };
     // Nobody is waiting any more; its return topic is being deleted.
@@ -326,10 +325,15 @@ export class ReactorElements<T = unknown, R = unknown> {
       return { status: 'expired' };
     }
     const id = this.correlationOf(message);
-    const value = 'result' in outcome ? encodeResult(id, outcome.result) : encodeError(id, toWireError(outcome.error));
+    const headers = travelling(raw.headers);
     const producers = this.transport!.producers;
+    const write = async (o: ReplyOutcome) => {
+      const { value, headers: h } = await encodeReplyMessage(id, o, encoding, headers);
+      await producers.sendReply(topic, { key: message.key, value, headers: h });
+    };
+    let failure: FusionError;
     try {
-      await producers.sendReply(topic, { key: message.key, value, headers: travelling(raw.headers) });
+      await write('result' in outcome ? { result: outcome.result } : { error: toWireError(outcome.error) });
       return { status: 'sent' };
     } catch (e) {
       // The caller deleted its return topic: it has given up (timed out), or
@@ -339,18 +343,38 @@ export class ReactorElements<T = unknown, R = unknown> {
         this.repliesToGoneTopics++;
         return { status: 'gone' };
       }
-      const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
+      failure = e instanceof ProtocolError ? e : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
       if (failure.retriable) {
         this.options.onError(failure);
         throw failure;
       }
-      // Refused for good. A result too large to write can still be told as a
-      // (small) error, so that the caller need not wait for its deadline.
-      if ('result' in outcome && isTooLarge(e)) {
-        await producers.sendReply(topic, { key: message.key, value: encodeError(id, toWireError(failure)) }).catch((e2: unknown) => this.options.onError(new TransportError(`could not tell "${topic}" that its reply was refused`, e2)));
+      // Refused for good. A result too large to write, or one the codec
+      // cannot encode, can still be told as a (small) error, so that the
+      // caller need not wait for its deadline.
+      if ('result' in outcome && (e instanceof ProtocolError || isTooLarge(e))) {
+        await write({ error: toWireError(failure) }).catch((e2: unknown) => this.options.onError(new TransportError(`could not tell "${topic}" that its reply was refused`, e2)));
       }
-      await this.deadLetter(raw, failure);
-      return { status: 'dead-lettered', error: failure };
+    }
+    await this.deadLetter(raw, failure);
+    return { status: 'dead-lettered', error: failure };
+  }
+
+  /**
+   * A request that cannot be read is dead-lettered; when its headers still
+   * say where its caller waits (`kafka_replyTopic` and `kafka_correlationId`,
+   * which kafka-fusion callers write in both formats), the caller is told why
+   * at once instead of at its deadline. Best effort: a failure to tell is
+   * reported to onError, and the dead letter is written regardless.
+   */
+  private async tellUnreadable(raw: InboundMessage, error: unknown): Promise<void> {
+    const topic = raw.headers[INTEROP_HEADERS.replyTopic];
+    const id = raw.headers[INTEROP_HEADERS.correlationId];
+    if (!topic || !id || !this.mayReplyTo(topic)) return;
+    try {
+      const { value, headers } = await encodeReplyMessage(id, { error: toWireError(error) }, DEFAULT_ENCODING, travelling(raw.headers));
+      await this.transport!.producers.sendReply(topic, { key: raw.key, value, headers });
+    } catch (e) {
+      if (!isUnknownTopic(e)) this.options.onError(new TransportError(`could not tell "${topic}" that its request could not be read`, e));
     }
   }
 

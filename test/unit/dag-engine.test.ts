@@ -62,6 +62,10 @@ describe('buildPlan: validation with errors that say what is wrong', () => {
     ['deps with a non-string', { x: { topic: 't', args: [], deps: [1] } }, 'node "x": deps must be an array of node names'],
     ['a dep named twice', { y: { topic: 't', args: [] }, x: { topic: 't', args: [], deps: ['y', 'y'] } }, 'node "x": deps name a node twice'],
     ['an argIn that is not a function', { x: { topic: 't', args: [], argIn: 'cons' } }, 'node "x": argIn must be a function, got string'],
+    ['an unknown reply mode', { x: { topic: 't', args: [], replyMode: 'shared' } }, `node "x": replyMode must be 'ephemeral' or 'instance', got "shared"`],
+    ['a codec that is not one', { x: { topic: 't', args: [], codec: { contentType: 'application/x' } } }, 'node "x": codec encode and decode must be functions'],
+    ['an unknown wire format', { x: { topic: 't', args: [], wire: 'xml' } }, `node "x": wire must be 'envelope' or 'headers', got "xml"`],
+    ['the envelope with another codec', { x: { topic: 't', args: [], wire: 'envelope', codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 } } }, `node "x": wire 'envelope' carries JSON only; codec application/msgpack needs wire 'headers'`],
   ])('rejects %s, naming the node', (_what, input, message) => {
     let error: unknown;
     try {

@@ -39,6 +39,9 @@ describe('plans: serial and parallel', () => {
 
   test('options reach the call; a single call is a plan too', () => {
     expect(toDepsMap(task('only', 'svc', ['x'], { replyMode: 'instance' }))).toEqual({ only: { topic: 'svc', args: ['x'], replyMode: 'instance' } });
+    expect(toDepsMap(task('nest', 'svc', [], { wire: 'headers', replyMode: undefined }))).toEqual({ nest: { topic: 'svc', args: [], wire: 'headers' } });
+    // Only call options are taken: a stray field cannot change the task's topic.
+    expect(toDepsMap(task('t', 'svc', [], { topic: 'other' } as never))).toEqual({ t: { topic: 'svc', args: [] } });
   });
 
   test('mistakes are DagValidationErrors that say what is wrong', () => {

@@ -1,0 +1,56 @@
+/**
+ * Codecs: how the payload of a call (its `data`, and the `result` of its
+ * reply) becomes bytes. JSON by default, inside the JSON envelope; any other
+ * codec (MessagePack, a schema-registry serde...) writes the payload bare,
+ * with the envelope's fields in headers (docs/protocol.md, "Two formats").
+ */
+import { ConfigError, ProtocolError } from '../errors';
+
+/** Encodes and decodes payloads. `decode` may be handed bytes another service wrote: it should throw on bytes it cannot read. */
+export interface Codec {
+  /**
+   * Names the encoding on the wire (header `kafka-fusion.content-type`), so
+   * that a receiver picks the same codec: `application/msgpack`,
+   * `application/vnd.acme.order+avro`...
+   */
+  readonly contentType: string;
+  /** A payload to bytes. May be async (a schema registry lookup). */
+  encode(value: unknown): Buffer | Uint8Array | string | Promise<Buffer | Uint8Array | string>;
+  /** Bytes to a payload. May be async. */
+  decode(bytes: Buffer): unknown;
+}
+
+/** The default: JSON (a result of `undefined` is sent as `null`). */
+export const JSON_CODEC: Codec = Object.freeze({
+  contentType: 'application/json',
+  encode: (value: unknown) => JSON.stringify(value === undefined ? null : value),
+  decode: (bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as unknown,
+});
+
+/** What is wrong with something given as a codec, or undefined if it is one. */
+export function codecProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return `must be an object with contentType, encode and decode, got ${v === null ? 'null' : typeof v}`;
+  const { contentType, encode, decode } = v as Record<string, unknown>;
+  if (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) return `contentType must be a media type such as "application/msgpack", got ${JSON.stringify(contentType)}`;
+  if (typeof encode !== 'function' || typeof decode !== 'function') return 'encode and decode must be functions';
+  return undefined;
+}
+
+export function checkCodec(path: string, v: unknown): Codec {
+  const problem = codecProblem(v);
+  if (problem !== undefined) throw new ConfigError(path, problem);
+  return v as Codec;
+}
+
+/** A payload encoded, as bytes Kafka takes; a codec that fails (the same way every time) is a ProtocolError. */
+export async function encodeWith(codec: Codec, value: unknown): Promise<Buffer | string> {
+  let out: unknown;
+  try {
+    out = await codec.encode(value);
+  } catch (e) {
+    throw new ProtocolError(`codec ${codec.contentType} could not encode the payload: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof out === 'string' || Buffer.isBuffer(out)) return out;
+  if (out instanceof Uint8Array) return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  throw new ProtocolError(`codec ${codec.contentType}: encode must return a Buffer, a Uint8Array or a string, got ${out === null ? 'null' : typeof out}`);
+}

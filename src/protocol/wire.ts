@@ -1,0 +1,209 @@
+/**
+ * Whole messages on the wire: value and headers, in either format
+ * (docs/protocol.md, "Two formats").
+ *
+ * - `envelope` (the default, with the JSON codec): the value is the JSON
+ *   envelope of envelope.ts; Spring's `kafka_correlationId` and
+ *   `kafka_replyTopic` headers are written alongside, so that a NestJS or
+ *   Spring service can answer.
+ * - `headers`: the value is the bare payload, encoded by the codec; the
+ *   envelope's fields are headers (`kafka_correlationId`, `kafka_replyTopic`,
+ *   `kafka-fusion.deadline`, `kafka-fusion.content-type`). What a schema
+ *   registry serde or a NestJS `@MessagePattern` handler expects to read.
+ *
+ * A reply is read in whichever format it came: ours (either), or a NestJS or
+ * Spring reply (a bare body with the correlation id in its header).
+ */
+import { ConfigError, ProtocolError, type WireError } from '../errors';
+import { checkCodec, encodeWith, JSON_CODEC, type Codec } from './codec';
+import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, type RequestEnvelope, wireErrorOf } from './envelope';
+import { INTEROP_HEADERS, WIRE_HEADERS } from './headers';
+
+export type WireFormat = 'envelope' | 'headers';
+
+export const WIRE_FORMATS: readonly WireFormat[] = ['envelope', 'headers'];
+
+/** How a caller writes its requests (and a service its reply to one). */
+export interface Encoding {
+  readonly codec: Codec;
+  readonly wire: WireFormat;
+}
+
+export const DEFAULT_ENCODING: Encoding = Object.freeze({ codec: JSON_CODEC, wire: 'envelope' });
+
+/**
+ * A codec and a wire format as given (either may be absent) over a
+ * fallback. A codec given alone brings its own format: the JSON envelope for
+ * the JSON codec, `headers` for any other; `wire: 'envelope'` alone means
+ * JSON, `wire: 'headers'` alone the fallback's codec. The envelope holds JSON
+ * only. `path` names the options in a ConfigError.
+ */
+export function resolveEncoding(path: string, codec: unknown, wire: unknown, fallback: Encoding = DEFAULT_ENCODING): Encoding {
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  if (wire !== undefined && !WIRE_FORMATS.includes(wire as WireFormat)) throw new ConfigError(at('wire'), `must be 'envelope' or 'headers', got ${JSON.stringify(wire)}`);
+  const w = (wire as WireFormat | undefined) ?? (codec === undefined ? fallback.wire : codec === JSON_CODEC ? 'envelope' : 'headers');
+  const c = codec !== undefined ? checkCodec(at('codec'), codec) : w === 'envelope' ? JSON_CODEC : fallback.codec;
+  if (w === 'envelope' && c !== JSON_CODEC) throw new ConfigError(at('wire'), `'envelope' carries data as JSON inside the JSON envelope; codec ${c.contentType} needs wire 'headers'`);
+  return w === fallback.wire && c === fallback.codec ? fallback : { codec: c, wire: w };
+}
+
+/** JSON.stringify refuses a BigInt or a cycle: the same way every time, so a ProtocolError, not a crash. */
+function asJson(encode: () => string, what: string): string {
+  try {
+    return encode();
+  } catch (e) {
+    throw new ProtocolError(`the ${what} cannot be encoded as JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export interface OutboundParts {
+  value: Buffer | string | null;
+  headers: Record<string, string>;
+}
+
+/** A request message. `headers` are the caller's own; the protocol's are written over them. */
+export async function encodeRequestMessage(request: RequestEnvelope, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
+  const h: Record<string, string> = { ...headers };
+  if (request.correlationId !== undefined) h[INTEROP_HEADERS.correlationId] = request.correlationId;
+  if (request.returnTopic !== undefined) h[INTEROP_HEADERS.replyTopic] = request.returnTopic;
+  if (encoding.wire === 'envelope') return { value: asJson(() => encodeRequest(request), 'request'), headers: h };
+  h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
+  if (request.deadline !== undefined) h[WIRE_HEADERS.deadline] = String(request.deadline);
+  return { value: await encodeWith(encoding.codec, request.data), headers: h };
+}
+
+/** A request as read, with the encoding its reply is written in. */
+export interface InboundRequest extends RequestEnvelope {
+  encoding: Encoding;
+}
+
+/** The codec that reads `contentType`: the receiver's own, or JSON; undefined if neither. */
+function codecFor(contentType: string, own: Codec): Codec | undefined {
+  if (contentType === own.contentType) return own;
+  return contentType === JSON_CODEC.contentType ? JSON_CODEC : undefined;
+}
+
+function optionalHeader(headers: Record<string, string>, name: string, what: string): string | undefined {
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  if (v.length === 0) throw new ProtocolError(`${what}: header ${name} is empty`);
+  return v;
+}
+
+async function decodePayload(codec: Codec, value: Buffer | null, what: string): Promise<unknown> {
+  if (value === null) return null;
+  try {
+    return await codec.decode(value);
+  } catch (e) {
+    throw new ProtocolError(`${what}: its ${codec.contentType} value could not be decoded: ${(e as Error).message ?? String(e)}`);
+  }
+}
+
+/** Untrusted message → request, or ProtocolError saying what is wrong. `own` decodes the `headers` format besides JSON. */
+export async function decodeRequestMessage(value: Buffer | null, headers: Record<string, string>, own: Codec): Promise<InboundRequest> {
+  const contentType = headers[WIRE_HEADERS.contentType];
+  if (contentType === undefined) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING };
+  const codec = codecFor(contentType, own);
+  if (codec === undefined) throw new ProtocolError(`request is ${JSON.stringify(contentType)}, which this service does not decode (its codec is ${own.contentType})`);
+  const request: InboundRequest = { data: await decodePayload(codec, value, 'request'), encoding: { codec, wire: 'headers' } };
+  const returnTopic = optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
+  const correlationId = optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
+  const rawDeadline = headers[WIRE_HEADERS.deadline];
+  const deadline = checkDeadline(rawDeadline === undefined ? undefined : /^\d+(\.\d+)?$/.test(rawDeadline) ? Number(rawDeadline) : rawDeadline, `header ${WIRE_HEADERS.deadline}`);
+  if (returnTopic !== undefined) request.returnTopic = returnTopic;
+  if (correlationId !== undefined) request.correlationId = correlationId;
+  if (deadline !== undefined) request.deadline = deadline;
+  return request;
+}
+
+/** What a service answers: its result, or an error. */
+export type ReplyOutcome = { result: unknown } | { error: WireError };
+
+/** A reply message, in the encoding its request came in. */
+export async function encodeReplyMessage(correlationId: string, outcome: ReplyOutcome, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
+  const h: Record<string, string> = { ...headers, [INTEROP_HEADERS.correlationId]: correlationId };
+  if (encoding.wire === 'envelope') return { value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'), headers: h };
+  h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
+  if ('error' in outcome) {
+    h[WIRE_HEADERS.error] = JSON.stringify({ name: outcome.error.name, message: outcome.error.message });
+    return { value: null, headers: h };
+  }
+  return { value: await encodeWith(encoding.codec, outcome.result), headers: h };
+}
+
+/**
+ * A reply as routed to its call, before its payload is decoded (by the
+ * call's own codec: see replyOutcome).
+ */
+export type InboundReply =
+  | { correlationId: string; result: unknown }
+  | { correlationId: string; error: WireError }
+  /** A payload to decode: `contentType` is absent for a NestJS or Spring reply. */
+  | { correlationId: string; payload: Buffer | null; contentType: string | undefined }
+  /** NestJS: the handler's stream ended, nothing more is coming (its value, if any, came before). */
+  | { correlationId: string; completion: true };
+
+function errorFromHeader(text: string): WireError {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) return wireErrorOf(parsed);
+    if (typeof parsed === 'string') return { name: 'Error', message: parsed };
+  } catch {
+    // not JSON: the text is the message
+  }
+  return { name: 'Error', message: text };
+}
+
+/** Our JSON envelope reply, if `value` is one that names `correlationId`. */
+function envelopeNaming(value: Buffer | null, correlationId: string): InboundReply | undefined {
+  if (value === null || value.length === 0 || value[0] !== 0x7b /* { */) return undefined;
+  try {
+    const reply = decodeReply(value);
+    return reply.correlationId === correlationId ? reply : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Untrusted message → a reply to route by correlation id, or ProtocolError saying what is wrong. */
+export function parseReply(raw: Buffer | string | null, headers: Record<string, string>): InboundReply {
+  const value = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  const contentType = headers[WIRE_HEADERS.contentType];
+  const headerId = optionalHeader(headers, INTEROP_HEADERS.correlationId, 'reply');
+  if (contentType !== undefined) {
+    if (headerId === undefined) throw new ProtocolError(`reply: a ${WIRE_HEADERS.contentType} reply has no ${INTEROP_HEADERS.correlationId} header`);
+    const error = headers[WIRE_HEADERS.error];
+    return error !== undefined ? { correlationId: headerId, error: errorFromHeader(error) } : { correlationId: headerId, payload: value, contentType };
+  }
+  if (headerId === undefined) return decodeReply(value);
+  // Ours in the envelope format, or a NestJS / Spring reply: a bare body.
+  const ours = envelopeNaming(value, headerId);
+  if (ours) return ours;
+  const nestError = headers[INTEROP_HEADERS.nestError];
+  if (nestError !== undefined) return { correlationId: headerId, error: errorFromHeader(nestError) };
+  if ((value === null || value.length === 0) && headers[INTEROP_HEADERS.nestDisposed] !== undefined) return { correlationId: headerId, completion: true };
+  return { correlationId: headerId, payload: value, contentType: undefined };
+}
+
+/** Decode a routed reply's payload with the call's codec. */
+export async function replyOutcome(reply: InboundReply, codec: Codec): Promise<ReplyOutcome> {
+  if ('result' in reply) return { result: reply.result };
+  if ('error' in reply) return { error: reply.error };
+  if ('completion' in reply) return { result: null };
+  if (reply.contentType === undefined) {
+    // A foreign reply says nothing of its encoding: the call's codec reads
+    // it; with JSON, a body that is not JSON (Spring's StringSerializer) is
+    // its text.
+    if (codec !== JSON_CODEC) return { result: await decodePayload(codec, reply.payload, 'reply') };
+    if (reply.payload === null || reply.payload.length === 0) return { result: null };
+    const text = reply.payload.toString('utf8');
+    try {
+      return { result: JSON.parse(text) as unknown };
+    } catch {
+      return { result: text };
+    }
+  }
+  const reader = codecFor(reply.contentType, codec);
+  if (reader === undefined) throw new ProtocolError(`reply is ${JSON.stringify(reply.contentType)}, but this call decodes ${codec.contentType}`);
+  return { result: await decodePayload(reader, reply.payload, 'reply') };
+}

@@ -1,0 +1,173 @@
+/**
+ * Whole messages: the two wire formats, codecs, and replies from NestJS and
+ * Spring services (a bare body, the correlation id in a header).
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { ConfigError, ProtocolError } from '../../src/errors';
+import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
+import { INTEROP_HEADERS, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
+import { ReplyMatcher } from '../../src/protocol/replies';
+import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyOutcome, resolveEncoding, type Encoding } from '../../src/protocol/wire';
+
+const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
+const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
+const BARE_JSON: Encoding = { codec: JSON_CODEC, wire: 'headers' };
+
+describe('resolveEncoding', () => {
+  test.each<[string, unknown, unknown, Encoding, Encoding]>([
+    ['nothing given: the fallback', undefined, undefined, DEFAULT_ENCODING, DEFAULT_ENCODING],
+    ['a codec alone brings the headers format', msgpack, undefined, DEFAULT_ENCODING, MSGPACK],
+    ['the JSON codec alone brings the envelope', JSON_CODEC, undefined, MSGPACK, DEFAULT_ENCODING],
+    ["wire 'headers' alone keeps the fallback's codec", undefined, 'headers', MSGPACK, MSGPACK],
+    ["wire 'headers' alone over JSON: bare JSON (what NestJS reads)", undefined, 'headers', DEFAULT_ENCODING, BARE_JSON],
+    ["wire 'envelope' alone means JSON", undefined, 'envelope', MSGPACK, DEFAULT_ENCODING],
+  ])('%s', (_what, codec, wire, fallback, expected) => {
+    expect(resolveEncoding('x', codec, wire, fallback)).toEqual(expected);
+  });
+
+  test.each<[string, unknown, unknown, string]>([
+    ['the envelope with another codec', msgpack, 'envelope', "opts.wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'"],
+    ['an unknown wire format', undefined, 'xml', `opts.wire: must be 'envelope' or 'headers', got "xml"`],
+    ['a codec that is not an object', 'json', undefined, 'opts.codec: must be an object with contentType, encode and decode, got string'],
+    ['a codec without a media type', { contentType: 'msgpack', encode: () => '', decode: () => 1 }, undefined, 'opts.codec: contentType must be a media type such as "application/msgpack", got "msgpack"'],
+    ['a codec without decode', { contentType: 'a/b', encode: () => '' }, undefined, 'opts.codec: encode and decode must be functions'],
+  ])('%s is a ConfigError naming the option', (_what, codec, wire, message) => {
+    expect(() => resolveEncoding('opts', codec, wire)).toThrow(ConfigError);
+    expect(() => resolveEncoding('opts', codec, wire)).toThrow(message);
+  });
+
+  test('an empty path names the bare option', () => {
+    expect(() => resolveEncoding('', undefined, 'x')).toThrow(`wire: must be 'envelope' or 'headers', got "x"`);
+  });
+});
+
+describe('requests', () => {
+  const request = { data: [1, 'two', { three: 3 }], returnTopic: 'kafka-fusion.reply.r', correlationId: 'c-1', deadline: 1764100000000 };
+
+  test('the envelope format: the JSON envelope, with Spring/NestJS headers alongside, written over the caller’s', async () => {
+    const m = await encodeRequestMessage(request, DEFAULT_ENCODING, { tenant: 't', [INTEROP_HEADERS.correlationId]: 'forged' });
+    expect(JSON.parse(m.value as string)).toEqual(request);
+    expect(m.headers).toEqual({ tenant: 't', kafka_correlationId: 'c-1', kafka_replyTopic: 'kafka-fusion.reply.r' });
+    expect(await decodeRequestMessage(Buffer.from(m.value as string), m.headers, msgpack)).toEqual({ ...request, encoding: DEFAULT_ENCODING });
+  });
+
+  test('fire and forget carries no reply headers', async () => {
+    const m = await encodeRequestMessage({ data: 1 }, DEFAULT_ENCODING);
+    expect(m).toEqual({ value: '{"data":1}', headers: {} });
+    expect((await encodeRequestMessage({ data: 1 }, MSGPACK)).headers).toEqual({ 'kafka-fusion.content-type': 'application/msgpack' });
+  });
+
+  test('the headers format: the payload bare, in the codec; the fields in headers', async () => {
+    const m = await encodeRequestMessage(request, MSGPACK, { tenant: 't' });
+    expect(decode(m.value as Buffer)).toEqual(request.data);
+    expect(m.headers).toEqual({ tenant: 't', kafka_correlationId: 'c-1', kafka_replyTopic: 'kafka-fusion.reply.r', 'kafka-fusion.content-type': 'application/msgpack', 'kafka-fusion.deadline': '1764100000000' });
+    expect(await decodeRequestMessage(m.value as Buffer, m.headers, msgpack)).toEqual({ ...request, encoding: MSGPACK });
+  });
+
+  test('bare JSON (what a NestJS handler reads as its payload) is read by any receiver', async () => {
+    const m = await encodeRequestMessage(request, BARE_JSON);
+    expect(m.value).toBe(JSON.stringify(request.data));
+    expect(await decodeRequestMessage(Buffer.from(m.value as string), m.headers, msgpack)).toEqual({ ...request, encoding: BARE_JSON });
+  });
+
+  test('a payload its codec cannot encode is a ProtocolError', async () => {
+    const broken: Codec = { contentType: 'a/b', encode: () => { throw new Error('cannot'); }, decode: () => null };
+    await expect(encodeRequestMessage({ data: 1 }, { codec: broken, wire: 'headers' })).rejects.toThrow(new ProtocolError('codec a/b could not encode the payload: cannot'));
+    const wrong = { contentType: 'a/b', encode: () => 5, decode: () => null } as unknown as Codec;
+    await expect(encodeRequestMessage({ data: 1 }, { codec: wrong, wire: 'headers' })).rejects.toThrow('codec a/b: encode must return a Buffer, a Uint8Array or a string, got number');
+  });
+
+  test.each<[string, Buffer | null, Record<string, string>, string]>([
+    ['a content type the receiver does not decode', Buffer.from('x'), { [WIRE_HEADERS.contentType]: 'application/avro' }, 'request is "application/avro", which this service does not decode (its codec is application/msgpack)'],
+    ['bytes its codec cannot read', Buffer.from([0xc1]), { [WIRE_HEADERS.contentType]: 'application/msgpack' }, 'request: its application/msgpack value could not be decoded'],
+    ['JSON that is not JSON', Buffer.from('{'), { [WIRE_HEADERS.contentType]: 'application/json' }, 'request: its application/json value could not be decoded'],
+    ['a deadline that is not a number', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: 'soon' }, 'request: header kafka-fusion.deadline must be a positive number (epoch milliseconds), got "soon"'],
+    ['an empty reply topic', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json', [INTEROP_HEADERS.replyTopic]: '' }, 'request: header kafka_replyTopic is empty'],
+  ])('a headers-format request with %s is a ProtocolError', async (_what, value, headers, message) => {
+    const decoding = decodeRequestMessage(value, headers, msgpack);
+    await expect(decoding).rejects.toThrow(ProtocolError);
+    await expect(decodeRequestMessage(value, headers, msgpack)).rejects.toThrow(message);
+  });
+
+  test('a headers-format request with no value has null data; a fractional deadline is rounded down', async () => {
+    expect(await decodeRequestMessage(null, { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: '1764100000000.5' }, JSON_CODEC)).toEqual({ data: null, deadline: 1764100000000, encoding: BARE_JSON });
+  });
+
+  test('protocol headers and Spring type hints never travel on; user headers and trace context do', () => {
+    expect(travellingHeaders({ tenant: 't', traceparent: 'tp', kafka_correlationId: 'c', kafka_replyTopic: 'r', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' })).toEqual({ tenant: 't', traceparent: 'tp' });
+  });
+});
+
+describe('replies', () => {
+  const id = 'c-9';
+
+  async function roundTrip(outcome: { result: unknown } | { error: { name: string; message: string } }, encoding: Encoding) {
+    const m = await encodeReplyMessage(id, outcome, encoding, { tenant: 't' });
+    expect(m.headers).toMatchObject({ tenant: 't', kafka_correlationId: id });
+    const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value);
+    const inbound = parseReply(value, m.headers);
+    expect(inbound.correlationId).toBe(id);
+    return replyOutcome(inbound, encoding.codec);
+  }
+
+  test.each<[string, Encoding]>([
+    ['envelope', DEFAULT_ENCODING],
+    ['msgpack', MSGPACK],
+    ['bare JSON', BARE_JSON],
+  ])('results and errors round-trip in the %s encoding', async (_what, encoding) => {
+    await expect(roundTrip({ result: { n: [1, 2] } }, encoding)).resolves.toEqual({ result: { n: [1, 2] } });
+    await expect(roundTrip({ result: null }, encoding)).resolves.toEqual({ result: null });
+    await expect(roundTrip({ error: { name: 'RangeError', message: 'no' } }, encoding)).resolves.toEqual({ error: { name: 'RangeError', message: 'no' } });
+  });
+
+  const nest = (value: string | null, extra: Record<string, string> = {}) => parseReply(value === null ? null : Buffer.from(value), { kafka_correlationId: id, ...extra });
+
+  test('a NestJS or Spring reply: a bare body, its correlation id in the header', async () => {
+    expect(await replyOutcome(nest('{"sum":6}'), JSON_CODEC)).toEqual({ result: { sum: 6 } });
+    expect(await replyOutcome(nest('[1,2]', { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: [1, 2] });
+    expect(await replyOutcome(nest('hello'), JSON_CODEC)).toEqual({ result: 'hello' }); // Spring's StringSerializer
+    expect(await replyOutcome(nest(null), JSON_CODEC)).toEqual({ result: null });
+    // A body that looks like our envelope but names another id is a payload.
+    expect(await replyOutcome(nest('{"correlationId":"other","result":1}'), JSON_CODEC)).toEqual({ result: { correlationId: 'other', result: 1 } });
+    // Read with the call's codec when it is not JSON.
+    expect(await replyOutcome(parseReply(Buffer.from(encode({ a: 1 })), { kafka_correlationId: id }), msgpack)).toEqual({ result: { a: 1 } });
+  });
+
+  test("NestJS's error header, as JSON or as text; its end-of-stream message alone", async () => {
+    expect(nest(null, { 'kafka_nest-err': '{"status":"error","message":"Internal server error"}' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'Internal server error' } });
+    expect(nest(null, { 'kafka_nest-err': 'no handler' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'no handler' } });
+    expect(nest(null, { 'kafka_nest-err': '"quoted"' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'quoted' } });
+    expect(nest(null, { 'kafka_nest-is-disposed': '\u0000' })).toEqual({ correlationId: id, completion: true });
+    expect(await replyOutcome(nest(null, { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: null });
+  });
+
+  test.each<[string, Buffer | null, Record<string, string>, string]>([
+    ['a content type and no correlation header', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json' }, 'reply: a kafka-fusion.content-type reply has no kafka_correlationId header'],
+    ['an empty correlation header', Buffer.from('1'), { kafka_correlationId: '' }, 'reply: header kafka_correlationId is empty'],
+    ['no header and no envelope', Buffer.from('[1]'), {}, 'reply must be a JSON object, got an array'],
+  ])('a reply with %s is a ProtocolError', (_what, value, headers, message) => {
+    expect(() => parseReply(value, headers)).toThrow(new ProtocolError(message));
+  });
+
+  test('a payload the call cannot decode is a ProtocolError', async () => {
+    const avro = parseReply(Buffer.from('x'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/avro' });
+    await expect(replyOutcome(avro, msgpack)).rejects.toThrow(new ProtocolError('reply is "application/avro", but this call decodes application/msgpack'));
+    const garbage = parseReply(Buffer.from([0xc1]), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/msgpack' });
+    await expect(replyOutcome(garbage, msgpack)).rejects.toThrow('reply: its application/msgpack value could not be decoded');
+    // A JSON reply is read by a msgpack call (a service that answers in JSON).
+    expect(await replyOutcome(parseReply(Buffer.from('7'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/json' }), msgpack)).toEqual({ result: 7 });
+  });
+
+  test("a NestJS end-of-stream message after its reply is dropped uncounted; a real second reply is a duplicate", () => {
+    const m = new ReplyMatcher();
+    const got: unknown[] = [];
+    m.expect(id, (r) => got.push(r));
+    expect(m.deliver(Buffer.from('6'), { kafka_correlationId: id })).toBe('matched');
+    expect(m.deliver(null, { kafka_correlationId: id, 'kafka_nest-is-disposed': '\u0000' })).toBe('duplicate');
+    expect(m.duplicates).toBe(0);
+    expect(m.deliver(Buffer.from('7'), { kafka_correlationId: id })).toBe('duplicate');
+    expect(m.duplicates).toBe(1);
+    expect(m.deliver(null, { kafka_correlationId: 'never-asked', 'kafka_nest-is-disposed': '\u0000' })).toBe('ignored');
+    expect(got).toHaveLength(1);
+  });
+});
