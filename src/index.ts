@@ -34,7 +34,7 @@ export type { ReactorOptions } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
-export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions } from './pipeline/pipeline';
+export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
 export type { CallOutcome, CallTimings } from './kafka/ephemeral';
 
 export { RETRY_DEFAULTS } from './retry';
@@ -49,4 +49,7 @@ export { sweepTopics, SWEEP_DEFAULTS } from './kafka/sweeper';
 export type { SweepOptions, SweepReport } from './kafka/sweeper';
 export type { TopicRule } from './kafka/naming';
 export { DEAD_LETTER_HEADERS, INTEROP_HEADERS, WIRE_HEADERS } from './protocol/headers';
-export type { ReactorEvents, ReactorEventName, ReactorListener, MessageRef } from './reactor/events';
+export type { ReactorEvents, ReactorEventName, ReactorListener, MessageRef, CallRef } from './reactor/events';
+export type { CallEvents, Listener } from './events';
+export { LATENCY_BUCKETS_MS } from './telemetry/metrics';
+export type { MetricsSnapshot, HistogramSnapshot } from './telemetry/metrics';

@@ -8,6 +8,10 @@ import { Transport } from '../kafka/transport';
 import { JSON_CODEC, type Codec } from '../protocol/codec';
 import { encodeRequestMessage, resolveEncoding, type Encoding, type WireFormat } from '../protocol/wire';
 import type { OutboundMessage } from '../kafka/producer';
+import { EventHub, type CallEvents, type Listener } from '../events';
+import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
+import { Metrics, type MetricsSnapshot } from '../telemetry/metrics';
+import { TraceSpan } from '../telemetry/trace';
 
 export interface PipelineOptions {
   /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
@@ -107,6 +111,17 @@ export interface BatchItem<T> {
 /** Options of sendBatch: every item is written in one encoding. */
 export type BatchOptions = Pick<SendOptions, 'codec' | 'wire'>;
 
+/** A request of a Pipeline. */
+export interface PipelineCallRef {
+  topic: string;
+}
+
+/** A Pipeline's events (`pipeline.on(name, listener)`); durations in milliseconds. */
+export interface PipelineEvents extends CallEvents<PipelineCallRef> {
+  /** `send` or `sendBatch` wrote `count` messages to `topic`. */
+  sent: { topic: string; count: number };
+}
+
 type State = 'idle' | 'running' | 'closing' | 'closed';
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
@@ -144,11 +159,32 @@ export class Pipeline {
 
   /** The Pipeline's codec and wire format. */
   private readonly encoding: Encoding;
+  private readonly events: EventHub<PipelineEvents>;
+  private readonly meters = new Metrics('pipeline');
+  private readonly callInstruments: CallInstruments<PipelineCallRef>;
 
   /** Validates options; does no I/O. */
   constructor(options: PipelineOptions = {}) {
     this.options = resolvePipelineOptions(options);
     this.encoding = { codec: this.options.codec, wire: this.options.wire };
+    this.events = new EventHub<PipelineEvents>('pipeline', this.options.onError);
+    // PipelineEvents has the call events of PipelineCallRef; TypeScript cannot see that through the generic key.
+    this.callInstruments = { emit: this.events.emit.bind(this.events) as CallInstruments<PipelineCallRef>['emit'], metrics: this.meters };
+  }
+
+  /** Listen to one of the Pipeline's events (see PipelineEvents); returns the function that stops listening. */
+  on<K extends keyof PipelineEvents>(name: K, listener: Listener<PipelineEvents, K>): () => void {
+    return this.events.on(name, listener);
+  }
+
+  /**
+   * Counters and latency histograms of this Pipeline's requests since start
+   * (sent, ok, failed, timed out, retried, in flight); its message counts
+   * stay 0. The same figures go to OpenTelemetry instruments when the
+   * application registered a meter provider.
+   */
+  metrics(): MetricsSnapshot {
+    return this.meters.snapshot();
   }
 
   /** Attempts made again after a transient failure, since start. */
@@ -172,6 +208,7 @@ export class Pipeline {
     this.starting ??= (async () => {
       const o = this.options;
       this.transport = new Transport(o);
+      this.meters.attach();
       try {
         await this.transport.producers.connect();
         if (o.replyMode === 'instance') await this.transport.instance.start();
@@ -196,7 +233,7 @@ export class Pipeline {
   /** Fire and forget: no return topic, nobody replies. */
   async send<T>(topic: string, data: T, options: SendOptions = {}): Promise<void> {
     const transport = this.running(topic);
-    await transport.producers.send(topic, [await this.message(data, options.key, options.headers, this.encodingOf(options))]);
+    await this.produce(transport, topic, [{ data, key: options.key, headers: options.headers }], this.encodingOf(options));
   }
 
   /** Fire and forget, many at once; each item's key decides its partition. */
@@ -204,14 +241,26 @@ export class Pipeline {
     const transport = this.running(topic);
     if (!Array.isArray(items)) throw new ConfigError('items', 'must be an array');
     if (items.length === 0) return;
-    const encoding = this.encodingOf(options);
-    await transport.producers.send(topic, await Promise.all(items.map((i) => this.message(i.data, i.key, i.headers, encoding))));
+    await this.produce(transport, topic, items, this.encodingOf(options));
   }
 
-  /** A fire-and-forget request: no return topic, no correlation id. */
-  private async message(data: unknown, key: string | undefined, headers: Record<string, string> | undefined, encoding: Encoding): Promise<OutboundMessage> {
-    const { value, headers: h } = await encodeRequestMessage({ data }, encoding, headers && checkHeaders(headers));
-    return { key: key ?? null, value, headers: h };
+  /** Fire-and-forget requests (no return topic, no correlation id), in one PRODUCER span whose context each carries. */
+  private async produce(transport: Transport, topic: string, items: readonly BatchItem<unknown>[], encoding: Encoding): Promise<void> {
+    const span = TraceSpan.start(`send ${topic}`, 'producer', { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.batch.message_count': items.length }, 'active');
+    try {
+      const messages = await Promise.all(
+        items.map(async (i): Promise<OutboundMessage> => {
+          const { value, headers } = await encodeRequestMessage({ data: i.data }, encoding, span.inject(i.headers ? checkHeaders(i.headers) : {}));
+          return { key: i.key ?? null, value, headers };
+        }),
+      );
+      await transport.producers.send(topic, messages);
+      span.end();
+    } catch (e) {
+      span.end(e);
+      throw e;
+    }
+    this.events.emit('sent', { topic, count: items.length });
   }
 
   /** This message's codec and wire format over the Pipeline's. */
@@ -231,8 +280,11 @@ export class Pipeline {
     const mode = options.replyMode ?? this.options.replyMode;
     checkDuration('timeoutMs', timeoutMs);
     checkReplyMode('replyMode', mode);
+    const encoding = this.encodingOf(options);
     const headers = options.headers && checkHeaders(options.headers);
-    return transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers, encoding: this.encodingOf(options), signal: options.signal, retry: this.options.retry as RetryPolicy });
+    return instrumentedCall(this.callInstruments, { topic }, 'active', headers, (h, onRetry) =>
+      transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers: h, encoding, signal: options.signal, retry: this.options.retry as RetryPolicy, onRetry }),
+    );
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */

@@ -8,7 +8,11 @@ import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
 import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyOutcome } from '../protocol/wire';
-import { ReactorEventHub, type MessageRef, type ReactorEventName, type ReactorListener } from './events';
+import { EventHub } from '../events';
+import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
+import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
+import { TraceSpan } from '../telemetry/trace';
+import type { CallRef, MessageRef, ReactorEventName, ReactorEvents, ReactorListener } from './events';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
@@ -23,6 +27,12 @@ export interface PartitionPosition {
   high: string;
   /** Messages written and not yet committed by the group. */
   lag: number;
+}
+
+/** How a message ended, for its metrics and its span. */
+interface Ended {
+  outcome: MessageOutcomeName;
+  error?: unknown;
 }
 
 /** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
@@ -50,7 +60,9 @@ export class ReactorElements<T = unknown, R = unknown> {
   /** Messages whose caller's deadline had passed: not started, or done but not answered (nobody was waiting). */
   expired = 0;
 
-  private readonly events: ReactorEventHub;
+  private readonly events: EventHub<ReactorEvents>;
+  private readonly meters: Metrics;
+  private readonly callInstruments: CallInstruments<CallRef>;
   /** How dependency calls are written, unless a node says otherwise. */
   private readonly encoding: Encoding;
 
@@ -59,11 +71,25 @@ export class ReactorElements<T = unknown, R = unknown> {
     return this.events.on(name, listener);
   }
 
+  /**
+   * Counters and latency histograms since start: messages (received, ok,
+   * failed, dead-lettered, expired), dependency calls (sent, ok, failed,
+   * timed out, retried), what is in flight. Plain data, to export as you
+   * like; the same figures go to OpenTelemetry instruments when the
+   * application registered a meter provider.
+   */
+  metrics(): MetricsSnapshot {
+    return this.meters.snapshot();
+  }
+
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
     this.options = resolveReactorOptions(options);
     this.encoding = { codec: this.options.codec, wire: this.options.wire };
-    this.events = new ReactorEventHub(this.options.onError);
+    this.events = new EventHub<ReactorEvents>('reactor', this.options.onError);
+    this.meters = new Metrics(this.options.mainTopic, { topic: this.options.mainTopic, group: this.options.groupId });
+    // ReactorEvents has the call events of CallRef; TypeScript cannot see that through the generic key.
+    this.callInstruments = { emit: this.events.emit.bind(this.events) as CallInstruments<CallRef>['emit'], metrics: this.meters };
     // Every message in progress listens for shutdown on this signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -86,6 +112,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     const o = this.options;
     const transport = new Transport(o);
     this.transport = transport;
+    this.meters.attach();
     try {
       if (!(await transport.admin.exists(o.mainTopic))) {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
@@ -159,13 +186,41 @@ export class ReactorElements<T = unknown, R = unknown> {
   }
 
   /**
-   * One main-topic message, start to reply. Failures become error replies;
-   * what cannot be processed is dead-lettered. Throws only when a dead letter
-   * could not be written, so that the offset is not committed and the message
-   * is read again (nothing lost).
+   * One main-topic message, start to reply, in a CONSUMER span whose parent
+   * is the trace context of the message's headers, and counted. Failures
+   * become error replies; what cannot be processed is dead-lettered. Throws
+   * only when a dead letter could not be written, so that the offset is not
+   * committed and the message is read again (nothing lost).
    */
   private async handle(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<void> {
     const receivedAt = Date.now();
+    const span = TraceSpan.start(
+      `process ${raw.topic}`,
+      'consumer',
+      {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': raw.topic,
+        'messaging.consumer.group.name': this.options.groupId,
+        'messaging.destination.partition.id': String(raw.partition),
+        'messaging.kafka.offset': Number(raw.offset),
+      },
+      { headers: raw.headers },
+    );
+    this.meters.messageStarted();
+    let end: Ended = { outcome: 'failed', error: new StateError('message handling did not finish') };
+    try {
+      end = await this.process(raw, heartbeat, depsFn, procFn, span, receivedAt);
+    } catch (e) {
+      end = { outcome: 'failed', error: e };
+      throw e;
+    } finally {
+      this.meters.messageEnded(end.outcome, Date.now() - receivedAt);
+      span.end(end.error);
+    }
+  }
+
+  private async process(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>, span: TraceSpan, receivedAt: number): Promise<Ended> {
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
     const ref: MessageRef = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
     this.events.emit('received', ref);
@@ -190,6 +245,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
       ...(request.deadline !== undefined && { deadline: request.deadline }),
     };
+    if (request.correlationId !== undefined) span.setAttribute('messaging.message.conversation_id', request.correlationId);
     // Its caller has stopped waiting (e.g. a backlog after a failover or a
     // broker restart): working on it would only delay the messages behind it.
     if (request.deadline !== undefined && receivedAt >= request.deadline) {
@@ -197,7 +253,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       const error = new DeadlineError(`${where}: not started, its caller's`, request.deadline);
       this.options.subject?.next({ message, error });
       this.events.emit('done', { message, durationMs: 0, error });
-      return;
+      return { outcome: 'expired', error };
     }
     if (request.correlationId !== undefined) ref.correlationId = request.correlationId;
     const deadline = Math.min(request.deadline ?? Infinity, receivedAt + (this.options.messageTimeoutMs ?? Infinity));
@@ -209,12 +265,12 @@ export class ReactorElements<T = unknown, R = unknown> {
       let stage: 'deps' | 'run' | 'proc' = 'deps';
       let outcome: { result: R } | { error: unknown };
       try {
-        plan = await this.plan(message, depsFn);
+        plan = await span.with(() => this.plan(message, depsFn));
         stage = 'run';
         if (plan) this.events.emit('planned', { ...ref, nodes: [...plan.order] });
-        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers), ref);
+        const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers), ref, span);
         stage = 'proc';
-        outcome = { result: await procFn(message, results) };
+        outcome = { result: await span.with(() => procFn(message, results)) };
       } catch (thrown) {
         outcome = { error: stage === 'run' && Date.now() >= deadline && !(thrown instanceof DeadlineError) ? new DeadlineError(`${where}: the DAG's`, deadline, thrown) : thrown };
       } finally {
@@ -222,17 +278,20 @@ export class ReactorElements<T = unknown, R = unknown> {
       }
       // A reply that cannot be written throws from here (the message is read again).
       const written = await this.reply(raw, message, request.encoding, outcome);
+      if (written.status === 'expired') span.addEvent('not answered: its caller had stopped waiting');
       if ('result' in outcome && written.status !== 'dead-lettered') {
         this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
         this.events.emit('done', { message, durationMs: Date.now() - receivedAt });
-        return;
+        return { outcome: written.status === 'expired' ? 'expired' : 'ok' };
       }
       const error = written.status === 'dead-lettered' ? written.error : (outcome as { error: unknown }).error;
       this.options.subject?.next({ message, error, plan, run });
       this.events.emit('done', { message, durationMs: Date.now() - receivedAt, error });
       // A message whose DAG could not even be planned is dead-lettered; so is
       // one that failed with nobody to tell (no returnTopic).
-      if (written.status !== 'dead-lettered' && (stage === 'deps' || message.returnTopic === undefined)) await this.deadLetter(raw, error);
+      if (written.status === 'dead-lettered') return { outcome: 'dead_lettered', error };
+      if (stage === 'deps' || message.returnTopic === undefined) return { ...(await this.deadLetter(raw, error)), error };
+      return { outcome: written.status === 'expired' ? 'expired' : 'failed', error };
     } finally {
       clearInterval(beat);
     }
@@ -264,7 +323,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>, ref: MessageRef): Promise<Results> {
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>, ref: MessageRef, span: TraceSpan): Promise<Results> {
     const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
@@ -272,24 +331,18 @@ export class ReactorElements<T = unknown, R = unknown> {
       plan,
       async (node, args, callSignal) => {
         const call = { ...ref, node: node.id, topic: node.topic };
-        const started = Date.now();
-        this.events.emit('callSent', call);
-        try {
-          const { result } = await transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, {
+        const outcome = await instrumentedCall(this.callInstruments, call, span, headers, (h, onRetry) =>
+          transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, {
             timeoutMs: timeoutMs(),
             node: node.id,
-            headers,
+            headers: h,
             encoding: resolveEncoding(`node "${node.id}"`, node.codec, node.wire, this.encoding),
             signal: callSignal,
             retry: this.options.retry,
-            onRetry: (error, attempt, delayMs) => this.events.emit('callRetried', { ...call, attempt, delayMs, error }),
-          });
-          this.events.emit('callDone', { ...call, durationMs: Date.now() - started });
-          return result;
-        } catch (error) {
-          this.events.emit('callFailed', { ...call, durationMs: Date.now() - started, error });
-          throw error;
-        }
+            onRetry,
+          }),
+        );
+        return outcome.result;
       },
       { signal },
     );
@@ -379,7 +432,7 @@ export class ReactorElements<T = unknown, R = unknown> {
   }
 
   /** Write the original message, as it came, to the dead-letter topic with why and whence in headers. */
-  private async deadLetter(raw: InboundMessage, error: unknown): Promise<void> {
+  private async deadLetter(raw: InboundMessage, error: unknown): Promise<Ended> {
     const o = this.options;
     const h = DEAD_LETTER_HEADERS;
     const headers: Record<string, string> = {
@@ -397,6 +450,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       await this.transport!.producers.send(o.deadLetterTopic, [{ key: raw.key, value: raw.value, headers }]);
       this.deadLettered++;
       this.events.emit('deadLettered', { topic: raw.topic, partition: raw.partition, offset: raw.offset, reason: headers[h.reason]! });
+      return { outcome: 'dead_lettered', error };
     } catch (e) {
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);
       o.onError(failure);
