@@ -21,8 +21,10 @@ export const ERROR_CODES = [
   'KF_USER',
 ] as const;
 
+/** The stable code of a kafka-fusion error (`err.code`), one of ERROR_CODES. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** What a FusionError is made with besides its message. */
 export interface FusionErrorOptions {
   cause?: unknown;
 }
@@ -106,6 +108,7 @@ export class DagRunError extends FusionError {
   }
 }
 
+/** What a CallTimeoutError says of the call. */
 export interface TimeoutContext {
   topic: string;
   timeoutMs: number;

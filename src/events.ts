@@ -22,6 +22,7 @@ export interface CallEvents<Ref> {
 
 export type CallEventName = keyof CallEvents<unknown>;
 
+/** A listener of event `K` of the events `E`. */
 export type Listener<E, K extends keyof E> = (event: E[K]) => void;
 
 /** Typed listeners by event name. */

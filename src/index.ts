@@ -16,11 +16,11 @@ export {
   isFusionError,
   isRetriable,
 } from './errors';
-export type { ErrorCode, WireError } from './errors';
+export type { ErrorCode, WireError, FusionErrorOptions, TimeoutContext } from './errors';
 
 export { buildPlan, runPlan, appendResults, prependResults, toMermaid, toDot, renderDag, task, serial, parallel, toDepsMap } from './dag';
 export type { DagFormat, PlanStep, TaskOptions } from './dag';
-export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult } from './dag';
+export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult, CallNode, RunOptions } from './dag';
 
 export type { RequestEnvelope, ReplyEnvelope, ResultReply, ErrorReply } from './protocol/envelope';
 export { JSON_CODEC } from './protocol/codec';
@@ -28,14 +28,14 @@ export type { Codec } from './protocol/codec';
 export type { WireFormat } from './protocol/wire';
 
 export { elements, reactor, shutdownReactor, ReactorElements } from './reactor/reactor';
-export type { PartitionPosition } from './reactor/reactor';
+export type { PartitionPosition, ReactorState } from './reactor/reactor';
 export { REACTOR_DEFAULTS } from './reactor/options';
-export type { ReactorOptions } from './reactor/options';
+export type { ReactorOptions, ResolvedReactorOptions, OptionalReactorOption } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
 export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
-export type { CallOutcome, CallTimings } from './kafka/ephemeral';
+export type { CallOutcome, CallTimings, ReplyMode } from './kafka/calls';
 
 export { RETRY_DEFAULTS } from './retry';
 export type { RetryPolicy } from './retry';

@@ -15,6 +15,7 @@ export interface RetryPolicy {
   jitter: number;
 }
 
+/** The retry policy when none is given: 3 retries, 100 ms doubling to at most 2 s, ±20 % jitter. */
 export const RETRY_DEFAULTS: RetryPolicy = { retries: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 2000, jitter: 0.2 };
 
 /** The wait before retry number `attempt` (1-based), for a given random draw in [0, 1). */

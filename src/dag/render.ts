@@ -7,6 +7,7 @@
 import { buildPlan } from './build';
 import type { DepsMap, NodeOutcome, Plan, RunResult } from './types';
 
+/** The picture formats: a Mermaid flowchart or a Graphviz digraph. */
 export type DagFormat = 'mermaid' | 'dot';
 
 export const DAG_FORMATS: readonly DagFormat[] = ['mermaid', 'dot'];

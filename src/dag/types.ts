@@ -27,6 +27,7 @@ export interface CallSpec {
 /** Named calls, as returned by a Reactor's depsFn. */
 export type DepsMap = Record<string, CallSpec>;
 
+/** One validated node of a Plan: its call, its deps and the nodes that depend on it. */
 export interface PlanNode {
   readonly id: string;
   readonly topic: string;
@@ -48,8 +49,10 @@ export interface Plan {
   readonly roots: readonly string[];
 }
 
+/** How a node of a run ended: answered, failed, or not run because a node before it failed. */
 export type NodeStatus = 'done' | 'failed' | 'skipped';
 
+/** One node of a finished run: its status, the args it was called with, its result or error, and when. */
 export interface NodeOutcome {
   id: string;
   topic: string;
@@ -62,6 +65,7 @@ export interface NodeOutcome {
   finishedAt?: number;
 }
 
+/** A finished run of a Plan: results by node, and each node's outcome. */
 export interface RunResult {
   results: Record<string, unknown>;
   outcomes: Record<string, NodeOutcome>;
@@ -72,6 +76,7 @@ export interface RunResult {
 /** Performs one node's call; must honour `signal`. */
 export type CallNode = (node: PlanNode, args: unknown[], signal: AbortSignal) => Promise<unknown>;
 
+/** Options of `runPlan`. */
 export interface RunOptions {
   /** Aborts the run: calls in flight get the abort, nothing new starts. */
   signal?: AbortSignal;

@@ -45,6 +45,7 @@ export interface CallOptions {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
+/** A call's result, with its correlation id, its return topic and where its time went. */
 export interface CallOutcome<R> {
   result: R;
   correlationId: string;

@@ -5,6 +5,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { ConfigError } from '../errors';
 
+/** How much of kafkajs' log reaches the console. */
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
 /** How to reach the Kafka cluster. */

@@ -3,6 +3,7 @@ import type { ConnectionOptions } from './client';
 import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
 import { topicAdmin, type TopicAdmin } from './topics';
 
+/** Options of `sweepTopics`. */
 export interface SweepOptions {
   /** Which topics are candidates: `<prefix><uuid v7>`. @defaultValue `kafka-fusion.reply.` */
   prefix?: string;
@@ -17,8 +18,10 @@ export interface SweepOptions {
   exclude?: Iterable<string>;
 }
 
+/** What a sweep takes when not told: kafka-fusion's return topics older than 5 minutes. */
 export const SWEEP_DEFAULTS = { prefix: EPHEMERAL_TOPIC_PREFIX, olderThanMs: 300000 } as const;
 
+/** What a sweep did. */
 export interface SweepReport {
   /** Topics deleted by this sweep. */
   deleted: string[];

@@ -7,7 +7,9 @@ import { LIBRARY_TOPIC_PREFIX } from './naming';
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
 
+/** A topic for `ensureTopics`. */
 export interface TopicSpec {
+  /** Its name. */
   topic: string;
   /** @defaultValue 1 */
   partitions?: number;

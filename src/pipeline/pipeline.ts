@@ -13,6 +13,7 @@ import { instrumentedCall, type CallInstruments } from '../telemetry/instrument'
 import { Metrics, type MetricsSnapshot } from '../telemetry/metrics';
 import { TraceSpan } from '../telemetry/trace';
 
+/** Everything a Pipeline runs on; every field is optional. */
 export interface PipelineOptions {
   /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
   connection?: ConnectionOptions;
@@ -63,6 +64,7 @@ export interface PipelineOptions {
   onError?: (error: unknown) => void;
 }
 
+/** What a Pipeline option is when not given (see PipelineOptions). */
 export const PIPELINE_DEFAULTS = {
   connection: {},
   requestTimeoutMs: 30000,
@@ -75,9 +77,11 @@ export const PIPELINE_DEFAULTS = {
   retry: RETRY_DEFAULTS,
   codec: JSON_CODEC,
   wire: 'envelope' as WireFormat,
+  /** Logs to stderr. */
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
 } satisfies Required<PipelineOptions>;
 
+/** Options of `send` (and the base of `request`'s). */
 export interface SendOptions {
   /** Message key: decides the partition. */
   key?: string;
@@ -93,6 +97,7 @@ export interface SendOptions {
   headers?: Record<string, string>;
 }
 
+/** Options of `request` and `call`. */
 export interface RequestOptions extends SendOptions {
   /** Deadline for the result. @defaultValue the Pipeline's requestTimeoutMs */
   timeoutMs?: number;
@@ -102,6 +107,7 @@ export interface RequestOptions extends SendOptions {
   replyMode?: ReplyMode;
 }
 
+/** One message of `sendBatch`. */
 export interface BatchItem<T> {
   data: T;
   key?: string;

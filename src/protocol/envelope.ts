@@ -29,16 +29,19 @@ export interface RequestEnvelope<T = unknown> {
   deadline?: number;
 }
 
+/** A reply with a result. */
 export interface ResultReply<R = unknown> {
   correlationId: string;
   result: R;
 }
 
+/** A reply with an error (the service failed). */
 export interface ErrorReply {
   correlationId: string;
   error: WireError;
 }
 
+/** A reply: the value a service writes to a return topic (envelope format). */
 export type ReplyEnvelope<R = unknown> = ResultReply<R> | ErrorReply;
 
 export function isErrorReply(reply: ReplyEnvelope): reply is ErrorReply {

@@ -19,6 +19,7 @@ import { checkCodec, encodeWith, JSON_CODEC, type Codec } from './codec';
 import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, type RequestEnvelope, wireErrorOf } from './envelope';
 import { INTEROP_HEADERS, WIRE_HEADERS } from './headers';
 
+/** How a message is laid out: the JSON envelope, or the payload bare with the envelope's fields in headers (docs/protocol.md). */
 export type WireFormat = 'envelope' | 'headers';
 
 export const WIRE_FORMATS: readonly WireFormat[] = ['envelope', 'headers'];

@@ -5,10 +5,13 @@
 import type { CallEvents, Listener } from '../events';
 import type { ReactorMessage } from './types';
 
+/** Which main-topic message an event is about. */
 export interface MessageRef {
+  /** The main topic. */
   topic: string;
   partition: number;
   offset: string;
+  /** The request's correlation id, once it is decoded. */
   correlationId?: string;
 }
 
@@ -26,5 +29,7 @@ export interface ReactorEvents extends CallEvents<CallRef> {
   deadLettered: MessageRef & { reason: string };
 }
 
+/** The names of a Reactor's events. */
 export type ReactorEventName = keyof ReactorEvents;
+/** A listener of the Reactor event `K`. */
 export type ReactorListener<K extends ReactorEventName> = Listener<ReactorEvents, K>;

@@ -129,10 +129,13 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   onError?: (error: unknown) => void;
 }
 
-type Optional = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs';
+/** The Reactor options that stay optional once resolved: they have no default. */
+export type OptionalReactorOption = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs';
 
-export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, Optional | 'retry'>> & Pick<ReactorOptions<T, R>, Optional> & { retry: RetryPolicy };
+/** A Reactor's options with every default filled in (`els.options`). */
+export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, OptionalReactorOption | 'retry'>> & Pick<ReactorOptions<T, R>, OptionalReactorOption> & { retry: RetryPolicy };
 
+/** What a Reactor option is when not given (see ReactorOptions). */
 export const REACTOR_DEFAULTS = {
   connection: {},
   callTimeoutMs: 30000,
@@ -153,6 +156,7 @@ export const REACTOR_DEFAULTS = {
   retry: RETRY_DEFAULTS,
   codec: JSON_CODEC,
   wire: 'envelope' as WireFormat,
+  /** Logs to stderr. */
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 

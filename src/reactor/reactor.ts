@@ -16,7 +16,8 @@ import type { CallRef, MessageRef, ReactorEventName, ReactorEvents, ReactorListe
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
-type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+/** Where a Reactor is in its life. */
+export type ReactorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** Where a Reactor's group stands on one partition of its main topic. */
 export interface PartitionPosition {
@@ -47,7 +48,7 @@ const HEARTBEAT_EVERY_MS = 1000;
  */
 export class ReactorElements<T = unknown, R = unknown> {
   readonly options: ResolvedReactorOptions<T, R>;
-  private state: State = 'idle';
+  private state: ReactorState = 'idle';
   private transport: Transport | undefined;
   private consumer: GroupConsumer | undefined;
   private readonly abort = new AbortController();
@@ -94,7 +95,8 @@ export class ReactorElements<T = unknown, R = unknown> {
     setMaxListeners(0, this.abort.signal);
   }
 
-  get status(): State {
+  /** Where this Reactor is in its life: idle until started, running once it consumes, stopped after shutdown. */
+  get status(): ReactorState {
     return this.state;
   }
 

@@ -22,6 +22,7 @@ export type DepsFn<T = unknown> = (message: ReactorMessage<T>) => DepsMap | null
 /** Results of the calls, by node name. */
 export type Results = Record<string, unknown>;
 
+/** Makes a message's result from the message and its calls' results; what it returns (or resolves to) is the reply. */
 export type ProcFn<T = unknown, R = unknown> = (message: ReactorMessage<T>, results: Results) => R | Promise<R>;
 
 /**

@@ -27,6 +27,7 @@ import { otelApi, VERSION } from './otel';
 /** Upper bounds (ms) of the latency buckets; a last one takes the rest. */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000] as const;
 
+/** A latency histogram as read: counts, sum, extremes, cumulative buckets, estimated quantiles (all in ms). */
 export interface HistogramSnapshot {
   count: number;
   /** Sum of the values, ms. */
