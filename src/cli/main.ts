@@ -2,10 +2,10 @@
  * The `kafka-fusion` command. Only this file imports commander: a program
  * that imports the library never loads it.
  *
- *   kafka-fusion send <topic> <json> [--key k]
- *   kafka-fusion request <topic> <json> [--timeout ms] [--reply-mode instance|ephemeral]
+ *   kafka-fusion send <topic> <json> [--key k] [--header name=value]... [--wire envelope|headers]
+ *   kafka-fusion request <topic> <json> [--timeout ms] [--reply-mode instance|ephemeral] [--key k] [--header name=value]... [--wire envelope|headers]
  *   kafka-fusion dag render <deps.json> [--format mermaid|dot]
- *   kafka-fusion topics list | topics sweep [--older-than ms]
+ *   kafka-fusion topics list | topics create <topic...> [--partitions n] | topics sweep [--older-than ms]
  *   kafka-fusion broker up|down|status (from a source checkout)
  *
  * Exit codes: 0 done, 1 the operation failed (the error is printed), 2 bad
@@ -16,10 +16,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DAG_FORMATS, renderDag, type DagFormat, type DepsMap } from '../dag';
-import { isFusionError } from '../errors';
-import { ephemeralTopicTime, LIBRARY_TOPIC_PREFIX } from '../kafka/naming';
+import { ConfigError, isFusionError } from '../errors';
+import { ephemeralTopicTime, isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../kafka/naming';
 import { sweepTopics } from '../kafka/sweeper';
-import { topicAdmin } from '../kafka/topics';
+import { ensureTopics, topicAdmin } from '../kafka/topics';
+import { WIRE_FORMATS, type WireFormat } from '../protocol/wire';
 import { Pipeline } from '../pipeline/pipeline';
 
 /** Where the command writes; tests pass their own. */
@@ -44,11 +45,27 @@ function positiveInt(text: string): number {
   return n;
 }
 
+function positiveCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number, got "${text}"`);
+  return n;
+}
+
 function nonNegativeInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number of milliseconds >= 0, got "${text}"`);
   return n;
 }
+
+/** `--header name=value`, repeatable: collected into one object. */
+function header(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`expected name=value, got "${text}"`);
+  return { ...previous, [text.slice(0, at)]: text.slice(at + 1) };
+}
+
+const headerOption = () => new Option('--header <name=value>', 'a header of the request (repeatable): a tenant or correlation id').argParser(header);
+const wireOption = () => new Option('--wire <format>', "'envelope' (JSON in the kafka-fusion envelope) or 'headers' (bare JSON: what a NestJS or Spring service reads)").choices([...WIRE_FORMATS]).default('envelope');
 
 function describeError(e: unknown): string {
   if (isFusionError(e)) return `${e.name} (${e.code}): ${e.message}`;
@@ -87,8 +104,10 @@ export function buildProgram(io: Io = processIo): Command {
     .argument('<topic>', 'the service topic')
     .argument('<json>', "the request's data, as JSON", json)
     .option('--key <key>', 'message key (decides the partition)')
-    .action(async (topic: string, data: unknown, o: { key?: string }) => {
-      await withPipeline((p) => p.send(topic, data, { key: o.key }));
+    .addOption(headerOption())
+    .addOption(wireOption())
+    .action(async (topic: string, data: unknown, o: { key?: string; header?: Record<string, string>; wire: WireFormat }) => {
+      await withPipeline((p) => p.send(topic, data, { key: o.key, headers: o.header, wire: o.wire }));
       io.err(`sent to ${topic}`);
     });
 
@@ -100,9 +119,11 @@ export function buildProgram(io: Io = processIo): Command {
     .option('--timeout <ms>', 'how long to wait for the reply', positiveInt, 30000)
     .option('--key <key>', 'message key (decides the partition)')
     .addOption(new Option('--reply-mode <mode>', 'where the reply comes back').choices(['ephemeral', 'instance']).default('ephemeral'))
-    .action(async (topic: string, data: unknown, o: { timeout: number; key?: string; replyMode: 'ephemeral' | 'instance' }) => {
+    .addOption(headerOption())
+    .addOption(wireOption())
+    .action(async (topic: string, data: unknown, o: { timeout: number; key?: string; replyMode: 'ephemeral' | 'instance'; header?: Record<string, string>; wire: WireFormat }) => {
       io.err(`waiting up to ${o.timeout} ms for the reply from ${topic}...`);
-      const out = await withPipeline((p) => p.call(topic, data, { timeoutMs: o.timeout, key: o.key }), o.replyMode);
+      const out = await withPipeline((p) => p.call(topic, data, { timeoutMs: o.timeout, key: o.key, headers: o.header, wire: o.wire }), o.replyMode);
       io.out(JSON.stringify(out.result));
       io.err(`replied in ${out.timings.totalMs} ms`);
     });
@@ -134,6 +155,21 @@ export function buildProgram(io: Io = processIo): Command {
       } finally {
         await admin.close();
       }
+    });
+  topics
+    .command('create')
+    .description('create topics (leaders awaited); a topic that exists is left as it is')
+    .argument('<topic...>', 'the topics')
+    .option('--partitions <n>', 'partitions of each new topic', positiveCount, 1)
+    .action(async (names: string[], o: { partitions: number }) => {
+      const bad = names.filter((t) => !isValidTopicName(t));
+      if (bad.length > 0) throw new ConfigError('topic', `not a valid Kafka topic name: ${bad.map((t) => JSON.stringify(t)).join(', ')}`);
+      await ensureTopics(
+        names.map((topic) => ({ topic, partitions: o.partitions })),
+        { logLevel: 'nothing' },
+      );
+      for (const t of names) io.out(t);
+      io.err(`${names.length} topic(s) ready`);
     });
   topics
     .command('sweep')

@@ -23,10 +23,16 @@ export function runPlan(plan: Plan, callNode: CallNode, options: RunOptions = {}
   const startedAt = now();
   const outcomes: Record<string, NodeOutcome> = {};
   for (const [id, node] of plan.nodes) outcomes[id] = { id, topic: node.topic, status: 'skipped' };
-  if (options.signal?.aborted) {
-    return Promise.reject(new StateError(`run aborted before it started: ${String(options.signal.reason)}`));
+  if (options.signal?.aborted || plan.nodes.size === 0) {
+    const run: RunResult = { results: {}, outcomes, startedAt, finishedAt: now() };
+    try {
+      options.onSettled?.(run);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (options.signal?.aborted) return Promise.reject(new StateError(`run aborted before it started: ${String(options.signal.reason)}`));
+    return Promise.resolve(run);
   }
-  if (plan.nodes.size === 0) return Promise.resolve({ results: {}, outcomes, startedAt, finishedAt: now() });
 
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(options.signal?.reason);
@@ -39,13 +45,17 @@ export function runPlan(plan: Plan, callNode: CallNode, options: RunOptions = {}
     let failure: { node: string; cause: unknown } | undefined;
 
     const settleIfIdle = () => {
-      if (inFlight > 0) return;
+      if (inFlight > 0 || (!failure && results.size < plan.nodes.size)) return;
       options.signal?.removeEventListener('abort', onOuterAbort);
-      // An abort from outside is not a node's failure: reject with its reason.
-      if (failure) return reject(failure.node === '' ? failure.cause : new DagRunFailure(failure.node, failure.cause, outcomes));
-      if (results.size === plan.nodes.size) {
-        resolve({ results: Object.fromEntries(plan.order.map((id) => [id, results.get(id)])), outcomes, startedAt, finishedAt: now() });
+      const run: RunResult = { results: Object.fromEntries(plan.order.filter((id) => results.has(id)).map((id) => [id, results.get(id)])), outcomes, startedAt, finishedAt: now() };
+      try {
+        options.onSettled?.(run);
+      } catch (e) {
+        return reject(e);
       }
+      // An abort from outside is not a node's failure: reject with its reason.
+      if (failure) reject(failure.node === '' ? failure.cause : new DagRunFailure(failure.node, failure.cause, outcomes));
+      else resolve(run);
     };
 
     const fail = (id: string, cause: unknown) => {

@@ -82,4 +82,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Clock for timings. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Told of the run as it ended, whether it resolved or rejected (a node
+   * failed, or the run was aborted): what each node did, for a picture of a
+   * failed run too. Results hold the nodes that were done.
+   */
+  onSettled?: (run: RunResult) => void;
 }

@@ -346,9 +346,9 @@ export class ReactorElements<T = unknown, R = unknown> {
         );
         return outcome.result;
       },
-      { signal },
+      // A failed or cut-short run is drawn too: onRun hears of every run.
+      { signal, onSettled: onRun },
     );
-    onRun(run);
     return run.results;
   }
 

@@ -28,7 +28,8 @@ export type ProcFn<T = unknown, R = unknown> = (message: ReactorMessage<T>, resu
 /**
  * What a Reactor puts on its Subject for each message: the result or the
  * error, and when a DAG ran, its validated `plan` and its `run` (each node's
- * status, args and timings); `toMermaid(plan, run)` / `toDot(plan, run)`
+ * status, args and timings; for a failed DAG too: which node failed, which
+ * were cut short or skipped); `toMermaid(plan, run)` / `toDot(plan, run)`
  * draw it.
  */
 export type ReactorOutput<T = unknown, R = unknown> =

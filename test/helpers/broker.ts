@@ -50,3 +50,13 @@ export async function messagesWritten(topic: string): Promise<number> {
     await admin.close();
   }
 }
+
+/** The partitions of a topic. */
+export async function partitionsOf(topic: string): Promise<number[]> {
+  const admin = topicAdmin(connection);
+  try {
+    return (await admin.offsets(topic)).map((p) => p.partition);
+  } finally {
+    await admin.close();
+  }
+}

@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/main';
-import { createTopics, testName } from '../helpers/broker';
-import { closeAllAndCheckTopics, startService } from '../helpers/fusion';
+import { createTopics, messagesWritten, partitionsOf, testName } from '../helpers/broker';
+import { closeAllAndCheckTopics, startReactor, startService } from '../helpers/fusion';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
 
@@ -48,6 +48,30 @@ describe('kafka-fusion CLI', () => {
     const late = await cli('request', silent!, '1', '--timeout', '1500');
     expect(late.code).toBe(1);
     expect(late.err.at(-1)).toBe(`error: CallTimeoutError (KF_TIMEOUT): no reply from topic "${silent}" within 1500 ms`);
+  });
+
+  test('request --header passes headers on; --wire headers sends the bare JSON a NestJS or Spring service reads', async () => {
+    const seen: Record<string, string>[] = [];
+    const svc = await startReactor<unknown, unknown>(
+      () => undefined,
+      (m) => (seen.push(m.headers), m.value),
+    );
+    const out = await cli('request', svc.topic, '[1,2]', '--header', 'tenant=t-1', '--header', 'x-id=a=b', '--wire', 'headers');
+    expect(out).toMatchObject({ code: 0, out: ['[1,2]'] });
+    expect(seen[0]).toMatchObject({ tenant: 't-1', 'x-id': 'a=b', 'kafka-fusion.content-type': 'application/json' });
+    expect((await cli('request', svc.topic, '1', '--header', 'novalue')).err.join('\n')).toContain('expected name=value, got "novalue"');
+  });
+
+  test('topics create makes topics (leaders awaited), leaves existing ones alone, refuses invalid names', async () => {
+    const name = testName('created');
+    const made = await cli('topics', 'create', name, `${name}.b`, '--partitions', '3');
+    expect(made).toMatchObject({ code: 0, out: [name, `${name}.b`], err: ['2 topic(s) ready'] });
+    expect(await messagesWritten(name)).toBe(0);
+    expect((await partitionsOf(name)).length).toBe(3);
+    expect((await cli('topics', 'create', name)).code).toBe(0);
+    const bad = await cli('topics', 'create', 'has space');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toEqual(['error: ConfigError (KF_CONFIG): topic: not a valid Kafka topic name: "has space"']);
   });
 
   test('send writes a request with no return topic', async () => {

@@ -90,7 +90,7 @@ describe('Reactor over a real broker', () => {
       throw new RangeError('no such account 42');
     });
     const orchestrator = await startReactor(
-      (): DepsMap => ({ lookup: { topic: failing.topic, args: [42] } }),
+      (): DepsMap => ({ lookup: { topic: failing.topic, args: [42] }, after: { topic: failing.topic, args: [], deps: ['lookup'] } }),
       () => 'unreachable',
     );
     const pipeline = await startPipeline();
@@ -106,6 +106,13 @@ describe('Reactor over a real broker', () => {
     expect(remote.remote.message).toContain('RangeError: no such account 42');
     await waitFor(() => orchestrator.outputs.length === 1, 'the error on the Subject');
     expect(orchestrator.outputs[0]!.error).toBeDefined();
+    // The failed run has its picture too: which node failed, which never ran.
+    const { plan, run } = orchestrator.outputs[0]!;
+    expect(Object.values(run!.outcomes).map((n) => [n.id, n.status])).toEqual([
+      ['lookup', 'failed'],
+      ['after', 'skipped'],
+    ]);
+    expect(toDot(plan!, run)).toContain('fillcolor="#ffd6d6"');
   });
 
   test('a cycle in the deps map is an error reply naming the cycle; the Reactor goes on', async () => {

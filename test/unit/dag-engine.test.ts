@@ -1,4 +1,4 @@
-import { appendResults, buildPlan, DagRunFailure, injectArgs, prependResults, runPlan, type CallNode, type DepsMap, type PlanNode } from '../../src/dag';
+import { appendResults, buildPlan, DagRunFailure, injectArgs, prependResults, runPlan, type CallNode, type DepsMap, type PlanNode, type RunResult } from '../../src/dag';
 import { DagCycleError, DagRunError, DagValidationError, UnknownDependencyError } from '../../src/errors';
 
 /** A callNode whose calls stay pending until the test settles them: no timers, no sleeps. */
@@ -254,6 +254,28 @@ describe('runPlan: ready sets, parallelism, failure', () => {
     expect(error.outcomes.c!.status).toBe('failed'); // aborted in flight
     expect(error.outcomes.d!.status).toBe('skipped');
     expect(calls.isCalled('d')).toBe(false);
+  });
+
+  test('onSettled is told the run as it ended, failed or done: what each node did, the results of those done', async () => {
+    const seen: RunResult[] = [];
+    const calls = manualCalls();
+    const settled = runPlan(buildPlan(diamond), calls.callNode, { onSettled: (r) => seen.push(r) }).catch((e: unknown) => e);
+    await calls.flush();
+    await calls.resolve('a', 'A');
+    await calls.reject('b', new Error('b broke'));
+    await calls.reject('c', new Error('aborted'));
+    expect(await settled).toBeInstanceOf(DagRunFailure);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.results).toEqual({ a: 'A' });
+    expect(Object.values(seen[0]!.outcomes).map((o) => o.status)).toEqual(['done', 'failed', 'failed', 'skipped']);
+    expect(seen[0]!.finishedAt).toBeGreaterThanOrEqual(seen[0]!.startedAt);
+
+    const ok = await runPlan(buildPlan({ x: { topic: 't', args: [] } }), async () => 1, { onSettled: (r) => seen.push(r) });
+    expect(seen[1]).toBe(ok);
+    await runPlan(buildPlan({}), async () => 1, { onSettled: (r) => seen.push(r) });
+    expect(seen).toHaveLength(3);
+    // A callback that throws rejects the run with its error.
+    await expect(runPlan(buildPlan({ x: { topic: 't', args: [] } }), async () => 1, { onSettled: () => { throw new RangeError('bad hook'); } })).rejects.toThrow(new RangeError('bad hook'));
   });
 
   test('a callNode that throws synchronously fails its node', async () => {
