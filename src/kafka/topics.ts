@@ -116,24 +116,19 @@ export class TopicAdmin {
   }
 
   /**
-   * Make "start from the end" mean the end *now*: commit the topic's current
-   * end offsets for the partitions where the group has committed nothing.
-   * kafkajs resolves a new group's "latest" only after the join, so a message
-   * written between join and that lookup would be skipped. Only an empty
-   * group can be given offsets; with live members (who hold positions) this
-   * does nothing.
+   * Where a group that starts "from the end" must start, to mean the end
+   * *now*: the topic's current end offsets, for the partitions where the
+   * group has committed nothing (empty when it has live members, who hold
+   * the positions). kafkajs resolves a new group's "latest" only at its
+   * first fetch after the join, so a message written before that lookup
+   * would be skipped; the consumer seeks to these offsets at its first join
+   * instead (GroupConsumer's startOffsets), which commits them.
    */
-  async pinNewGroupAtEnd(groupId: string, topic: string): Promise<void> {
+  async endsForNewGroup(groupId: string, topic: string): Promise<Map<number, string>> {
     const [committed, ends] = await Promise.all([this.groupOffsets(groupId, topic), this.offsets(topic)]);
     const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
-    if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
-    const admin = await this.connect();
-    try {
-      await admin.setOffsets({ groupId, topic, partitions: missing.map((p) => ({ partition: p.partition, offset: p.high })) });
-    } catch (e) {
-      // Another instance joined meanwhile: its members now own the positions.
-      if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
-    }
+    if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return new Map();
+    return new Map(missing.map((p) => [p.partition, p.high]));
   }
 
   /** Of these consumer groups, those that have members now (a live listener). */

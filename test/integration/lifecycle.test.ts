@@ -87,6 +87,21 @@ describe('consumer lifecycle', () => {
     expect(latest.outputs[0]!.result).toBe(10);
   });
 
+  test('a new group from the end starts at the end as of start(), on every partition: nothing before it, everything after it, even at once', async () => {
+    const topic = testName('from-end');
+    const admin = topicAdmin(connection);
+    await admin.create([{ topic, partitions: 3 }]);
+    await admin.close();
+    const pipeline = await startPipeline();
+    await pipeline.sendBatch(topic, [0, 1, 2].map((p) => ({ data: -1, key: `before-${p}` })));
+    const svc = await startService<number, number>((n) => n, { mainTopic: topic, groupId: testName('from-end'), fromBeginning: false });
+    // Written the moment start() resolves: before the consumer's first fetch.
+    await pipeline.sendBatch(topic, [1, 2, 3, 4, 5, 6].map((n) => ({ data: n, key: `k${n}` })));
+    await waitFor(() => svc.outputs.length === 6, 'the six messages written after start()');
+    expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    await waitFor(async () => (await svc.els.positions()).every((p) => p.lag === 0 && p.committed !== null), 'every partition committed');
+  });
+
   test('perPartitionConcurrency: consecutive messages of one partition run at once; all committed after', async () => {
     // Each waits (with a deadline) until all four have started: handled one
     // after the other, the first would time out and answer with an error.
