@@ -34,12 +34,6 @@ export interface GroupConsumerOptions {
    * this consumer has stopped for good.
    */
   onCrash?: (error: TransportError, restarting: boolean) => void;
-  /**
-   * Offsets to start from, by partition, applied at this member's first
-   * join to the partitions it is given (and committed then, before the
-   * first fetch). For a new group that starts "from the end as of now".
-   */
-  startOffsets?: ReadonlyMap<number, string>;
   /** Partitions this member gained, after each join. */
   onAssigned?: (partitions: number[]) => void;
   /** Partitions this member lost: to a rebalance, or all of them at stop(). */
@@ -122,14 +116,7 @@ export class GroupConsumer {
     let removeJoin = () => {};
     let removeCrash = () => {};
     let timer: NodeJS.Timeout | undefined;
-    let firstJoin = true;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const assigned = e.payload.memberAssignment[o.topic] ?? [];
-      // Before the first fetch, which applies the seeks (and commits them).
-      if (firstJoin) for (const p of assigned) if (o.startOffsets?.has(p)) consumer.seek({ topic: o.topic, partition: p, offset: o.startOffsets.get(p)! });
-      firstJoin = false;
-      this.reassigned(assigned);
-    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.reassigned(e.payload.memberAssignment[o.topic] ?? []));
     const joined = new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {

@@ -116,19 +116,50 @@ export class TopicAdmin {
   }
 
   /**
-   * Where a group that starts "from the end" must start, to mean the end
-   * *now*: the topic's current end offsets, for the partitions where the
-   * group has committed nothing (empty when it has live members, who hold
-   * the positions). kafkajs resolves a new group's "latest" only at its
-   * first fetch after the join, so a message written before that lookup
-   * would be skipped; the consumer seeks to these offsets at its first join
-   * instead (GroupConsumer's startOffsets), which commits them.
+   * Make "start from the end" mean the end *now*: commit the topic's current
+   * end offsets for the partitions where the group has committed nothing,
+   * before any member of it reads. kafkajs resolves a new group's "latest"
+   * only at its first fetch after the join, so a message written before that
+   * lookup would be skipped. kafkajs commits offsets only as a member of the
+   * group, so a short-lived member joins, seeks (which commits), and leaves;
+   * kafkajs' own `admin.setOffsets` does the same but leaves only after its
+   * 5 s default fetch wait, which every new group paid at start. Only an
+   * empty group is given offsets (live members hold their own positions),
+   * and the commit is checked afterwards.
    */
-  async endsForNewGroup(groupId: string, topic: string): Promise<Map<number, string>> {
+  async pinNewGroupAtEnd(groupId: string, topic: string, timeoutMs = 30000): Promise<void> {
     const [committed, ends] = await Promise.all([this.groupOffsets(groupId, topic), this.offsets(topic)]);
     const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
-    if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return new Map();
-    return new Map(missing.map((p) => [p.partition, p.high]));
+    if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 10, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no fetch within ${timeoutMs} ms`)), timeoutMs);
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          // Nothing is to be read; the seeks are committed at the first fetch.
+          consumer.pause([{ topic }]);
+          for (const p of missing) consumer.seek({ topic, partition: p.partition, offset: p.high });
+        });
+        consumer.on(consumer.events.FETCH, () => resolve());
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+        consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+      });
+    } catch (e) {
+      // Another instance joined meanwhile: its members now own the positions.
+      if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
+      return;
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect().catch(() => undefined);
+    }
+    const after = await this.groupOffsets(groupId, topic);
+    const unpinned = missing.filter((p) => (after.get(p.partition) ?? null) === null);
+    if (unpinned.length > 0 && !(await this.groupsWithMembers([groupId])).has(groupId)) {
+      throw new TransportError(`could not set the start offsets of group "${groupId}": partitions ${unpinned.map((p) => p.partition).join(', ')} of "${topic}" have none`);
+    }
   }
 
   /** Of these consumer groups, those that have members now (a live listener). */

@@ -120,7 +120,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
       if (!(await transport.admin.exists(o.deadLetterTopic))) await transport.admin.create([{ topic: o.deadLetterTopic }]);
-      const startOffsets = o.fromBeginning ? undefined : await transport.admin.endsForNewGroup(o.groupId, o.mainTopic);
+      if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       await transport.producers.connect();
       if (o.replyMode === 'instance') await transport.instance.start();
       this.consumer = new GroupConsumer(transport.kafka, {
@@ -133,7 +133,6 @@ export class ReactorElements<T = unknown, R = unknown> {
         sessionTimeoutMs: o.sessionTimeoutMs,
         maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
-        startOffsets,
         onCrash: (error) => o.onError(error),
         onAssigned: (partitions) => this.hook(() => o.onPartitionsAssigned?.(partitions)),
         onRevoked: (partitions, reason) => this.hook(() => o.onPartitionsRevoked?.(partitions, reason)),

@@ -87,19 +87,33 @@ describe('consumer lifecycle', () => {
     expect(latest.outputs[0]!.result).toBe(10);
   });
 
-  test('a new group from the end starts at the end as of start(), on every partition: nothing before it, everything after it, even at once', async () => {
+  test('a new group from the end: its start offsets are committed (every partition, the end as of now) before any member reads', async () => {
     const topic = testName('from-end');
     const admin = topicAdmin(connection);
-    await admin.create([{ topic, partitions: 3 }]);
-    await admin.close();
-    const pipeline = await startPipeline();
-    await pipeline.sendBatch(topic, [0, 1, 2].map((p) => ({ data: -1, key: `before-${p}` })));
-    const svc = await startService<number, number>((n) => n, { mainTopic: topic, groupId: testName('from-end'), fromBeginning: false });
-    // Written the moment start() resolves: before the consumer's first fetch.
-    await pipeline.sendBatch(topic, [1, 2, 3, 4, 5, 6].map((n) => ({ data: n, key: `k${n}` })));
-    await waitFor(() => svc.outputs.length === 6, 'the six messages written after start()');
-    expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4, 5, 6]);
-    await waitFor(async () => (await svc.els.positions()).every((p) => p.lag === 0 && p.committed !== null), 'every partition committed');
+    try {
+      await admin.create([{ topic, partitions: 3 }]);
+      const pipeline = await startPipeline();
+      await pipeline.sendBatch(topic, [0, 1, 2, 3, 4, 5].map((n) => ({ data: -1, key: `before-${n}` })));
+      const ends = new Map((await admin.offsets(topic)).map((p) => [p.partition, p.high]));
+      expect([...ends.values()].reduce((n, h) => n + Number(h), 0)).toBe(6);
+
+      const group = testName('from-end');
+      await admin.pinNewGroupAtEnd(group, topic);
+      expect(await admin.groupOffsets(group, topic)).toEqual(ends); // committed, with nobody in the group yet
+      expect((await admin.groupsWithMembers([group])).size).toBe(0);
+
+      const svc = await startService<number, number>((n) => n, { mainTopic: topic, groupId: group, fromBeginning: false });
+      await pipeline.sendBatch(topic, [1, 2, 3, 4, 5, 6].map((n) => ({ data: n, key: `k${n}` })));
+      await waitFor(() => svc.outputs.length === 6, 'the six messages written after start()');
+      expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      // A group that has offsets (or live members) keeps them: pinning again changes nothing.
+      await waitFor(async () => (await svc.els.positions()).every((p) => p.lag === 0), 'the six committed');
+      const positions = await admin.groupOffsets(group, topic);
+      await admin.pinNewGroupAtEnd(group, topic);
+      expect(await admin.groupOffsets(group, topic)).toEqual(positions);
+    } finally {
+      await admin.close();
+    }
   });
 
   test('perPartitionConcurrency: consecutive messages of one partition run at once; all committed after', async () => {
