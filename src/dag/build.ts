@@ -1,7 +1,7 @@
 import { Graph, alg } from '@dagrejs/graphlib';
 import { DagCycleError, DagValidationError, UnknownDependencyError } from '../errors';
 import { appendResults } from './args';
-import { codecProblem, JSON_CODEC, type Codec } from '../protocol/codec';
+import { encodingProblem, type Codec, type WireFormat } from '../protocol/codec';
 import type { ArgIn, Plan, PlanNode } from './types';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -25,15 +25,11 @@ function validateNode(id: string, spec: unknown): Omit<PlanNode, 'id' | 'depende
   if (replyMode !== undefined && replyMode !== 'ephemeral' && replyMode !== 'instance') {
     throw new DagValidationError(`node "${id}": replyMode must be 'ephemeral' or 'instance', got ${JSON.stringify(replyMode)}`, id);
   }
-  const problem = codec === undefined ? undefined : codecProblem(codec);
-  if (problem !== undefined) throw new DagValidationError(`node "${id}": codec ${problem}`, id);
-  if (wire !== undefined && wire !== 'envelope' && wire !== 'headers') throw new DagValidationError(`node "${id}": wire must be 'envelope' or 'headers', got ${JSON.stringify(wire)}`, id);
-  if (wire === 'envelope' && codec !== undefined && codec !== JSON_CODEC) {
-    throw new DagValidationError(`node "${id}": wire 'envelope' carries JSON only; codec ${(codec as Codec).contentType} needs wire 'headers'`, id);
-  }
+  const wrong = encodingProblem(codec, wire);
+  if (wrong) throw new DagValidationError(`node "${id}": ${wrong.field} ${wrong.problem}`, id);
   const depList = (deps as string[] | undefined) ?? [];
   if (new Set(depList).size !== depList.length) throw new DagValidationError(`node "${id}": deps name a node twice`, id);
-  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode, codec: codec as Codec | undefined, wire };
+  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode, codec: codec as Codec | undefined, wire: wire as WireFormat | undefined };
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { Codec } from '../protocol/codec';
-import type { WireFormat } from '../protocol/wire';
+import type { Codec, WireFormat } from '../protocol/codec';
 
 /** Injects dependency results into a node's args. `depResults` follow the node's `deps` order. */
 export type ArgIn = (args: readonly unknown[], depResults: readonly unknown[]) => unknown[];

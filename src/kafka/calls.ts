@@ -5,7 +5,7 @@
  */
 import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
 import { ReplyMatcher } from '../protocol/replies';
-import { DEFAULT_ENCODING, encodeRequestMessage, replyOutcome, type Encoding } from '../protocol/wire';
+import { DEFAULT_ENCODING, encodeRequestMessage, replyContent, type Encoding } from '../protocol/wire';
 import type { OutboundMessage } from './producer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
@@ -158,7 +158,7 @@ export abstract class Requester {
   protected expectReply<R>(correlationId: string, topic: string, opts: CallOptions): ReturnType<typeof pendingReply<R>> {
     const reply = pendingReply<R>();
     this.replies.expect(correlationId, (inbound) => {
-      replyOutcome(inbound, (opts.encoding ?? DEFAULT_ENCODING).codec).then(
+      replyContent(inbound, (opts.encoding ?? DEFAULT_ENCODING).codec).then(
         (outcome) => ('error' in outcome ? reply.reject(new RemoteError(topic, outcome.error, opts.node)) : reply.resolve(outcome.result as R)),
         (e: unknown) => reply.reject(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}": ${e.message}`) : e),
       );

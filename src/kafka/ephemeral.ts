@@ -79,7 +79,7 @@ export class EphemeralRequester extends Requester {
     this.inFlight++;
     try {
       this.owned.add(returnTopic);
-      // Encoded first: a payload its codec refuses costs no topic.
+      // Encoded before any topic is created: a payload its codec refuses costs no creation (a spare taken for it is deleted).
       const request = await race(requestMessage(data, returnTopic, correlationId, opts));
       if (spare === undefined) {
         creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);

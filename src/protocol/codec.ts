@@ -36,6 +36,26 @@ export function codecProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** How a message is laid out: the JSON envelope, or the payload bare with the envelope's fields in headers (docs/protocol.md). */
+export type WireFormat = 'envelope' | 'headers';
+
+export const WIRE_FORMATS: readonly WireFormat[] = ['envelope', 'headers'];
+
+/**
+ * What is wrong with a codec and a wire format given together (either may
+ * be absent), naming the one at fault; undefined if nothing. The envelope
+ * holds JSON only.
+ */
+export function encodingProblem(codec: unknown, wire: unknown): { field: 'codec' | 'wire'; problem: string } | undefined {
+  if (wire !== undefined && !WIRE_FORMATS.includes(wire as WireFormat)) return { field: 'wire', problem: `must be 'envelope' or 'headers', got ${JSON.stringify(wire)}` };
+  const problem = codec === undefined ? undefined : codecProblem(codec);
+  if (problem !== undefined) return { field: 'codec', problem };
+  if (wire === 'envelope' && codec !== undefined && codec !== JSON_CODEC) {
+    return { field: 'wire', problem: `'envelope' carries data as JSON inside the JSON envelope; codec ${(codec as Codec).contentType} needs wire 'headers'` };
+  }
+  return undefined;
+}
+
 export function checkCodec(path: string, v: unknown): Codec {
   const problem = codecProblem(v);
   if (problem !== undefined) throw new ConfigError(path, problem);
@@ -51,6 +71,7 @@ export async function encodeWith(codec: Codec, value: unknown): Promise<Buffer |
     throw new ProtocolError(`codec ${codec.contentType} could not encode the payload: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (typeof out === 'string' || Buffer.isBuffer(out)) return out;
-  if (out instanceof Uint8Array) return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  // A copy: a codec may hand out a view of a buffer it reuses.
+  if (out instanceof Uint8Array) return Buffer.from(out);
   throw new ProtocolError(`codec ${codec.contentType}: encode must return a Buffer, a Uint8Array or a string, got ${out === null ? 'null' : typeof out}`);
 }

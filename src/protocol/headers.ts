@@ -51,6 +51,15 @@ export function isTravellingHeader(name: string): boolean {
   return !name.startsWith(LIBRARY_HEADER_PREFIX) && !name.startsWith(INTEROP_HEADER_PREFIX) && !(name.startsWith('__') && name.endsWith('__'));
 }
 
+/**
+ * Whether a header belongs to the protocol (the library's own `kafka-fusion.*`,
+ * Spring's and NestJS's `kafka_*`): a caller never sets these by hand; the
+ * library writes the ones a message needs.
+ */
+export function isProtocolHeader(name: string): boolean {
+  return name.startsWith(LIBRARY_HEADER_PREFIX) || name.startsWith(INTEROP_HEADER_PREFIX);
+}
+
 /** The headers of a request that travel on (see isTravellingHeader). */
 export function travellingHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -9,7 +9,8 @@
  */
 import { parseReply, type InboundReply } from './wire';
 
-export type MatchOutcome = 'matched' | 'duplicate' | 'ignored';
+/** What became of a reply: handed to its call, a second one for a settled call, one no call here waits for, or a NestJS end-of-stream after its reply. */
+export type MatchOutcome = 'matched' | 'duplicate' | 'ignored' | 'end-of-stream';
 
 /** How many settled ids are remembered to tell a duplicate from a stray reply. */
 const REMEMBERED = 4096;
@@ -45,7 +46,7 @@ export class ReplyMatcher {
     const onReply = this.waiting.get(id);
     if (onReply === undefined) {
       const duplicate = this.settled.has(id);
-      if (duplicate && 'completion' in reply) return 'duplicate';
+      if (duplicate && 'completion' in reply) return 'end-of-stream';
       if (duplicate) this.duplicates++;
       else this.ignored++;
       return duplicate ? 'duplicate' : 'ignored';

@@ -15,14 +15,11 @@
  * Spring reply (a bare body with the correlation id in its header).
  */
 import { ConfigError, ProtocolError, type WireError } from '../errors';
-import { checkCodec, encodeWith, JSON_CODEC, type Codec } from './codec';
+import { encodeWith, encodingProblem, JSON_CODEC, type Codec, type WireFormat } from './codec';
 import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, type RequestEnvelope, wireErrorOf } from './envelope';
-import { INTEROP_HEADERS, WIRE_HEADERS } from './headers';
+import { INTEROP_HEADERS, isProtocolHeader, WIRE_HEADERS } from './headers';
 
-/** How a message is laid out: the JSON envelope, or the payload bare with the envelope's fields in headers (docs/protocol.md). */
-export type WireFormat = 'envelope' | 'headers';
-
-export const WIRE_FORMATS: readonly WireFormat[] = ['envelope', 'headers'];
+export { WIRE_FORMATS, type WireFormat } from './codec';
 
 /** How a caller writes its requests (and a service its reply to one). */
 export interface Encoding {
@@ -40,11 +37,10 @@ export const DEFAULT_ENCODING: Encoding = Object.freeze({ codec: JSON_CODEC, wir
  * only. `path` names the options in a ConfigError.
  */
 export function resolveEncoding(path: string, codec: unknown, wire: unknown, fallback: Encoding = DEFAULT_ENCODING): Encoding {
-  const at = (k: string) => (path ? `${path}.${k}` : k);
-  if (wire !== undefined && !WIRE_FORMATS.includes(wire as WireFormat)) throw new ConfigError(at('wire'), `must be 'envelope' or 'headers', got ${JSON.stringify(wire)}`);
+  const wrong = encodingProblem(codec, wire);
+  if (wrong) throw new ConfigError(path ? `${path}.${wrong.field}` : wrong.field, wrong.problem);
   const w = (wire as WireFormat | undefined) ?? (codec === undefined ? fallback.wire : codec === JSON_CODEC ? 'envelope' : 'headers');
-  const c = codec !== undefined ? checkCodec(at('codec'), codec) : w === 'envelope' ? JSON_CODEC : fallback.codec;
-  if (w === 'envelope' && c !== JSON_CODEC) throw new ConfigError(at('wire'), `'envelope' carries data as JSON inside the JSON envelope; codec ${c.contentType} needs wire 'headers'`);
+  const c = (codec as Codec | undefined) ?? (w === 'envelope' ? JSON_CODEC : fallback.codec);
   return w === fallback.wire && c === fallback.codec ? fallback : { codec: c, wire: w };
 }
 
@@ -62,9 +58,16 @@ export interface OutboundParts {
   headers: Record<string, string>;
 }
 
-/** A request message. `headers` are the caller's own; the protocol's are written over them. */
+/** The caller's headers without protocol ones (e.g. a request's `kafka_replyTopic`, passed on with `message.headers`): the library writes those a message needs. */
+function userHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!isProtocolHeader(k)) out[k] = v;
+  return out;
+}
+
+/** A request message. `headers` are the caller's own; protocol headers among them are dropped and the message's own written. */
 export async function encodeRequestMessage(request: RequestEnvelope, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
-  const h: Record<string, string> = { ...headers };
+  const h = userHeaders(headers);
   if (request.correlationId !== undefined) h[INTEROP_HEADERS.correlationId] = request.correlationId;
   if (request.returnTopic !== undefined) h[INTEROP_HEADERS.replyTopic] = request.returnTopic;
   if (encoding.wire === 'envelope') return { value: asJson(() => encodeRequest(request), 'request'), headers: h };
@@ -96,7 +99,7 @@ async function decodePayload(codec: Codec, value: Buffer | null, what: string): 
   try {
     return await codec.decode(value);
   } catch (e) {
-    throw new ProtocolError(`${what}: its ${codec.contentType} value could not be decoded: ${(e as Error).message ?? String(e)}`);
+    throw new ProtocolError(`${what}: its ${codec.contentType} value could not be decoded: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -118,18 +121,24 @@ export async function decodeRequestMessage(value: Buffer | null, headers: Record
 }
 
 /** What a service answers: its result, or an error. */
-export type ReplyOutcome = { result: unknown } | { error: WireError };
+export type ReplyContent = { result: unknown } | { error: WireError };
 
-/** A reply message, in the encoding its request came in. */
-export async function encodeReplyMessage(correlationId: string, outcome: ReplyOutcome, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
-  const h: Record<string, string> = { ...headers, [INTEROP_HEADERS.correlationId]: correlationId };
+/**
+ * A reply message, in the encoding its request came in. Besides ours, it
+ * carries what a NestJS caller reads: `kafka_nest-is-disposed` (one reply,
+ * the stream is complete) and, on an error, `kafka_nest-err`.
+ */
+export async function encodeReplyMessage(correlationId: string, outcome: ReplyContent, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
+  const h: Record<string, string> = { ...userHeaders(headers), [INTEROP_HEADERS.correlationId]: correlationId, [INTEROP_HEADERS.nestDisposed]: '1' };
+  const error = 'error' in outcome ? JSON.stringify({ name: outcome.error.name, message: outcome.error.message }) : undefined;
+  if (error !== undefined) h[INTEROP_HEADERS.nestError] = error;
   if (encoding.wire === 'envelope') return { value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'), headers: h };
   h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
-  if ('error' in outcome) {
-    h[WIRE_HEADERS.error] = JSON.stringify({ name: outcome.error.name, message: outcome.error.message });
+  if (error !== undefined) {
+    h[WIRE_HEADERS.error] = error;
     return { value: null, headers: h };
   }
-  return { value: await encodeWith(encoding.codec, outcome.result), headers: h };
+  return { value: await encodeWith(encoding.codec, (outcome as { result: unknown }).result), headers: h };
 }
 
 /**
@@ -187,7 +196,7 @@ export function parseReply(raw: Buffer | string | null, headers: Record<string, 
 }
 
 /** Decode a routed reply's payload with the call's codec. */
-export async function replyOutcome(reply: InboundReply, codec: Codec): Promise<ReplyOutcome> {
+export async function replyContent(reply: InboundReply, codec: Codec): Promise<ReplyContent> {
   if ('result' in reply) return { result: reply.result };
   if ('error' in reply) return { error: reply.error };
   if ('completion' in reply) return { result: null };

@@ -7,7 +7,7 @@ import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyOutcome } from '../protocol/wire';
+import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
@@ -255,7 +255,8 @@ export class ReactorElements<T = unknown, R = unknown> {
       const error = new DeadlineError(`${where}: not started, its caller's`, request.deadline);
       this.options.subject?.next({ message, error });
       this.events.emit('done', { message, durationMs: 0, error });
-      return { outcome: 'expired', error };
+      span.addEvent('not started: its caller had stopped waiting');
+      return { outcome: 'expired' };
     }
     if (request.correlationId !== undefined) ref.correlationId = request.correlationId;
     const deadline = Math.min(request.deadline ?? Infinity, receivedAt + (this.options.messageTimeoutMs ?? Infinity));
@@ -382,7 +383,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     const id = this.correlationOf(message);
     const headers = travelling(raw.headers);
     const producers = this.transport!.producers;
-    const write = async (o: ReplyOutcome) => {
+    const write = async (o: ReplyContent) => {
       const { value, headers: h } = await encodeReplyMessage(id, o, encoding, headers);
       await producers.sendReply(topic, { key: message.key, value, headers: h });
     };

@@ -32,14 +32,9 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
     span.addEvent('retry', { attempt, delayMs, error: error instanceof Error ? error.message : String(error) });
     inst.emit('callRetried', { ...ref, attempt, delayMs, error });
   };
+  let outcome: O;
   try {
-    const outcome = await call(span.inject(headers ?? {}), onRetry);
-    const durationMs = Date.now() - started;
-    inst.metrics.callEnded(ref.topic, 'ok', durationMs);
-    inst.emit('callDone', { ...ref, durationMs });
-    span.setAttribute('messaging.message.conversation_id', outcome.correlationId);
-    span.end();
-    return outcome;
+    outcome = await call(span.inject(headers ?? {}), onRetry);
   } catch (error) {
     const durationMs = Date.now() - started;
     inst.metrics.callEnded(ref.topic, callOutcomeOf(error), durationMs);
@@ -47,4 +42,10 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
     span.end(error);
     throw error;
   }
+  const durationMs = Date.now() - started;
+  inst.metrics.callEnded(ref.topic, 'ok', durationMs);
+  inst.emit('callDone', { ...ref, durationMs });
+  span.setAttribute('messaging.message.conversation_id', outcome.correlationId);
+  span.end();
+  return outcome;
 }

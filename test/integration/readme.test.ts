@@ -11,8 +11,10 @@
  * - the ```text block of the Command line section lists commands whose
  *   every option the command's --help has.
  *
- * Other blocks (console, json, text) are not run. Topics and consumer groups
- * a snippet creates are deleted after it.
+ * Other blocks (console, json, text) are not run. Snippets name their topics
+ * `docs.*` or `math.*` and their groups `docs-*` or `math-*`; what they create
+ * under those names is deleted after each (nothing else on the broker is
+ * touched: a benchmark or another run may be using it).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -88,9 +90,12 @@ function typeErrors(files: string[]): string[] {
   return ts.getPreEmitDiagnostics(prog).map((d) => `${d.file ? path.basename(d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
 
+/** A snippet is killed after this, within its test's own deadline. */
+const SNIPPET_TIMEOUT_MS = 150_000;
+
 function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: 150_000 }, (error, stdout, stderr) =>
+    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: SNIPPET_TIMEOUT_MS }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     ),
   );
@@ -107,12 +112,14 @@ async function brokerState(): Promise<{ topics: Set<string>; groups: Set<string>
   }
 }
 
-/** Delete what a snippet created (not other tests' kf-test-*, not the broker's own). */
+const SNIPPET_TOPIC = /^(docs|math)\./;
+const SNIPPET_GROUP = /^(docs|math)-/;
+
+/** Delete what a snippet created under the snippets' names. */
 async function removeCreated(before: { topics: Set<string>; groups: Set<string> }): Promise<void> {
   const now = await brokerState();
-  const ours = (name: string) => !name.startsWith('__') && !name.startsWith('kf-test-');
-  const topics = [...now.topics].filter((t) => !before.topics.has(t) && ours(t));
-  const groups = [...now.groups].filter((g) => !before.groups.has(g) && ours(g));
+  const topics = [...now.topics].filter((t) => !before.topics.has(t) && SNIPPET_TOPIC.test(t));
+  const groups = [...now.groups].filter((g) => !before.groups.has(g) && SNIPPET_GROUP.test(g));
   const admin = createKafka(resolveConnection(connection)).admin();
   await admin.connect();
   try {
@@ -140,6 +147,12 @@ describe('README snippets', () => {
     expect(runnable.filter((s) => s.lang === 'sh').length).toBeGreaterThanOrEqual(2);
     expect(runnable.filter((s) => s.expected.length === 0).map((s) => s.title)).toEqual([]);
     expect(runnable.every((s) => s.lang === 'sh' || s.code.includes("from 'kafka-fusion'"))).toBe(true);
+    // Their names are the ones cleaned up after them.
+    const code = runnable.map((s) => s.code).join('\n');
+    const named = (re: RegExp) => [...code.matchAll(re)].map((m) => m[1]!);
+    expect(named(/(?:mainTopic|topic): '([^']+)'/g).filter((t) => !SNIPPET_TOPIC.test(t) && !t.startsWith('svc.'))).toEqual([]);
+    expect(named(/groupId: '([^']+)'/g).filter((g) => !SNIPPET_GROUP.test(g))).toEqual([]);
+    expect(named(/kafka-fusion topics create ([^ ]+)/g).filter((t) => !SNIPPET_TOPIC.test(t))).toEqual([]);
   });
 
   test('every ts snippet type-checks', () => {
@@ -158,7 +171,7 @@ describe('README snippets', () => {
     } finally {
       await removeCreated(before);
     }
-  });
+  }, SNIPPET_TIMEOUT_MS + 30_000);
 
   test('the command synopsis names only options the commands have', async () => {
     const synopsis = all.find((b) => b.lang === 'text' && b.title.startsWith('Command line'));

@@ -65,7 +65,7 @@ describe('buildPlan: validation with errors that say what is wrong', () => {
     ['an unknown reply mode', { x: { topic: 't', args: [], replyMode: 'shared' } }, `node "x": replyMode must be 'ephemeral' or 'instance', got "shared"`],
     ['a codec that is not one', { x: { topic: 't', args: [], codec: { contentType: 'application/x' } } }, 'node "x": codec encode and decode must be functions'],
     ['an unknown wire format', { x: { topic: 't', args: [], wire: 'xml' } }, `node "x": wire must be 'envelope' or 'headers', got "xml"`],
-    ['the envelope with another codec', { x: { topic: 't', args: [], wire: 'envelope', codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 } } }, `node "x": wire 'envelope' carries JSON only; codec application/msgpack needs wire 'headers'`],
+    ['the envelope with another codec', { x: { topic: 't', args: [], wire: 'envelope', codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 } } }, `node "x": wire 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'`],
   ])('rejects %s, naming the node', (_what, input, message) => {
     let error: unknown;
     try {

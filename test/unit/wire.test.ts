@@ -7,7 +7,7 @@ import { ConfigError, ProtocolError } from '../../src/errors';
 import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
 import { INTEROP_HEADERS, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
 import { ReplyMatcher } from '../../src/protocol/replies';
-import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyOutcome, resolveEncoding, type Encoding } from '../../src/protocol/wire';
+import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
 
 const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
 const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
@@ -49,6 +49,12 @@ describe('requests', () => {
     expect(JSON.parse(m.value as string)).toEqual(request);
     expect(m.headers).toEqual({ tenant: 't', kafka_correlationId: 'c-1', kafka_replyTopic: 'kafka-fusion.reply.r' });
     expect(await decodeRequestMessage(Buffer.from(m.value as string), m.headers, msgpack)).toEqual({ ...request, encoding: DEFAULT_ENCODING });
+  });
+
+  test("protocol headers given by the caller (a request's, passed on) are dropped, never sent as if they were this message's", async () => {
+    const stale = { tenant: 't', kafka_replyTopic: 'kafka-fusion.reply.upstream', kafka_correlationId: 'upstream', 'kafka-fusion.content-type': 'application/msgpack', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' };
+    expect((await encodeRequestMessage({ data: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order' });
+    expect((await encodeReplyMessage('mine', { result: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order', kafka_correlationId: 'mine', 'kafka_nest-is-disposed': '1' });
   });
 
   test('fire and forget carries no reply headers', async () => {
@@ -103,11 +109,13 @@ describe('replies', () => {
 
   async function roundTrip(outcome: { result: unknown } | { error: { name: string; message: string } }, encoding: Encoding) {
     const m = await encodeReplyMessage(id, outcome, encoding, { tenant: 't' });
-    expect(m.headers).toMatchObject({ tenant: 't', kafka_correlationId: id });
+    // What a NestJS caller reads too: the id, the end of the stream, and an error in kafka_nest-err.
+    expect(m.headers).toMatchObject({ tenant: 't', kafka_correlationId: id, 'kafka_nest-is-disposed': '1' });
+    expect(m.headers['kafka_nest-err']).toBe('error' in outcome ? JSON.stringify(outcome.error) : undefined);
     const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value);
     const inbound = parseReply(value, m.headers);
     expect(inbound.correlationId).toBe(id);
-    return replyOutcome(inbound, encoding.codec);
+    return replyContent(inbound, encoding.codec);
   }
 
   test.each<[string, Encoding]>([
@@ -123,14 +131,14 @@ describe('replies', () => {
   const nest = (value: string | null, extra: Record<string, string> = {}) => parseReply(value === null ? null : Buffer.from(value), { kafka_correlationId: id, ...extra });
 
   test('a NestJS or Spring reply: a bare body, its correlation id in the header', async () => {
-    expect(await replyOutcome(nest('{"sum":6}'), JSON_CODEC)).toEqual({ result: { sum: 6 } });
-    expect(await replyOutcome(nest('[1,2]', { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: [1, 2] });
-    expect(await replyOutcome(nest('hello'), JSON_CODEC)).toEqual({ result: 'hello' }); // Spring's StringSerializer
-    expect(await replyOutcome(nest(null), JSON_CODEC)).toEqual({ result: null });
+    expect(await replyContent(nest('{"sum":6}'), JSON_CODEC)).toEqual({ result: { sum: 6 } });
+    expect(await replyContent(nest('[1,2]', { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: [1, 2] });
+    expect(await replyContent(nest('hello'), JSON_CODEC)).toEqual({ result: 'hello' }); // Spring's StringSerializer
+    expect(await replyContent(nest(null), JSON_CODEC)).toEqual({ result: null });
     // A body that looks like our envelope but names another id is a payload.
-    expect(await replyOutcome(nest('{"correlationId":"other","result":1}'), JSON_CODEC)).toEqual({ result: { correlationId: 'other', result: 1 } });
+    expect(await replyContent(nest('{"correlationId":"other","result":1}'), JSON_CODEC)).toEqual({ result: { correlationId: 'other', result: 1 } });
     // Read with the call's codec when it is not JSON.
-    expect(await replyOutcome(parseReply(Buffer.from(encode({ a: 1 })), { kafka_correlationId: id }), msgpack)).toEqual({ result: { a: 1 } });
+    expect(await replyContent(parseReply(Buffer.from(encode({ a: 1 })), { kafka_correlationId: id }), msgpack)).toEqual({ result: { a: 1 } });
   });
 
   test("NestJS's error header, as JSON or as text; its end-of-stream message alone", async () => {
@@ -138,7 +146,7 @@ describe('replies', () => {
     expect(nest(null, { 'kafka_nest-err': 'no handler' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'no handler' } });
     expect(nest(null, { 'kafka_nest-err': '"quoted"' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'quoted' } });
     expect(nest(null, { 'kafka_nest-is-disposed': '\u0000' })).toEqual({ correlationId: id, completion: true });
-    expect(await replyOutcome(nest(null, { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: null });
+    expect(await replyContent(nest(null, { 'kafka_nest-is-disposed': '\u0000' }), JSON_CODEC)).toEqual({ result: null });
   });
 
   test.each<[string, Buffer | null, Record<string, string>, string]>([
@@ -151,11 +159,11 @@ describe('replies', () => {
 
   test('a payload the call cannot decode is a ProtocolError', async () => {
     const avro = parseReply(Buffer.from('x'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/avro' });
-    await expect(replyOutcome(avro, msgpack)).rejects.toThrow(new ProtocolError('reply is "application/avro", but this call decodes application/msgpack'));
+    await expect(replyContent(avro, msgpack)).rejects.toThrow(new ProtocolError('reply is "application/avro", but this call decodes application/msgpack'));
     const garbage = parseReply(Buffer.from([0xc1]), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/msgpack' });
-    await expect(replyOutcome(garbage, msgpack)).rejects.toThrow('reply: its application/msgpack value could not be decoded');
+    await expect(replyContent(garbage, msgpack)).rejects.toThrow('reply: its application/msgpack value could not be decoded');
     // A JSON reply is read by a msgpack call (a service that answers in JSON).
-    expect(await replyOutcome(parseReply(Buffer.from('7'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/json' }), msgpack)).toEqual({ result: 7 });
+    expect(await replyContent(parseReply(Buffer.from('7'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/json' }), msgpack)).toEqual({ result: 7 });
   });
 
   test("a NestJS end-of-stream message after its reply is dropped uncounted; a real second reply is a duplicate", () => {
@@ -163,7 +171,7 @@ describe('replies', () => {
     const got: unknown[] = [];
     m.expect(id, (r) => got.push(r));
     expect(m.deliver(Buffer.from('6'), { kafka_correlationId: id })).toBe('matched');
-    expect(m.deliver(null, { kafka_correlationId: id, 'kafka_nest-is-disposed': '\u0000' })).toBe('duplicate');
+    expect(m.deliver(null, { kafka_correlationId: id, 'kafka_nest-is-disposed': '\u0000' })).toBe('end-of-stream');
     expect(m.duplicates).toBe(0);
     expect(m.deliver(Buffer.from('7'), { kafka_correlationId: id })).toBe('duplicate');
     expect(m.duplicates).toBe(1);
