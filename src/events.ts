@@ -46,15 +46,19 @@ export class EventHub<E extends object> {
     return () => void set.delete(listener as (e: never) => void);
   }
 
-  emit<K extends keyof E>(name: K, event: E[K]): void {
+  /** Tell the event's listeners and channel; `make` builds its payload, only when someone listens. */
+  emit<K extends keyof E>(name: K, make: () => E[K]): void {
     let channel = this.channels.get(name);
     if (!channel) {
       channel = diagnostics.channel(`kafka-fusion:${this.source}.${String(name)}`);
       this.channels.set(name, channel);
     }
-    if (channel.hasSubscribers) channel.publish(event);
     const set = this.listeners.get(name);
-    if (!set) return;
+    const listened = set !== undefined && set.size > 0;
+    if (!listened && !channel.hasSubscribers) return;
+    const event = make();
+    if (channel.hasSubscribers) channel.publish(event);
+    if (!listened) return;
     for (const listener of set) {
       try {
         (listener as Listener<E, K>)(event);

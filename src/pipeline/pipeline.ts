@@ -252,7 +252,7 @@ export class Pipeline {
 
   /** Fire-and-forget requests (no return topic, no correlation id), in one PRODUCER span whose context each carries. */
   private async produce(transport: Transport, topic: string, items: readonly BatchItem<unknown>[], encoding: Encoding): Promise<void> {
-    const span = TraceSpan.start(`send ${topic}`, 'producer', { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.batch.message_count': items.length }, 'active');
+    const span = TraceSpan.start(`send ${topic}`, 'producer', () => ({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.batch.message_count': items.length }), 'active');
     try {
       const messages = await Promise.all(
         items.map(async (i): Promise<OutboundMessage> => {
@@ -266,7 +266,7 @@ export class Pipeline {
       span.end(e);
       throw e;
     }
-    this.events.emit('sent', { topic, count: items.length });
+    this.events.emit('sent', () => ({ topic, count: items.length }));
   }
 
   /** This message's codec and wire format over the Pipeline's. */

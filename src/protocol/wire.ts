@@ -124,22 +124,30 @@ export async function decodeRequestMessage(value: Buffer | null, headers: Record
 export type ReplyContent = { result: unknown } | { error: WireError };
 
 /**
- * A reply message, in the encoding its request came in. Besides ours, it
- * carries what a NestJS caller reads: `kafka_nest-is-disposed` (one reply,
- * the stream is complete) and, on an error, `kafka_nest-err`.
+ * A reply message, in the encoding its request came in. In the envelope
+ * format the envelope says everything: no protocol header is added (each
+ * costs every reply its encoding and decoding). In the headers format it
+ * carries the correlation id and the content type, and what a NestJS caller
+ * reads: `kafka_nest-is-disposed` (one reply, the stream is complete) and,
+ * on an error, `kafka_nest-err`.
  */
 export async function encodeReplyMessage(correlationId: string, outcome: ReplyContent, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
-  const h: Record<string, string> = { ...userHeaders(headers), [INTEROP_HEADERS.correlationId]: correlationId, [INTEROP_HEADERS.nestDisposed]: '1' };
-  const error = 'error' in outcome ? JSON.stringify({ name: outcome.error.name, message: outcome.error.message }) : undefined;
-  if (error !== undefined) h[INTEROP_HEADERS.nestError] = error;
+  const h = userHeaders(headers);
   if (encoding.wire === 'envelope') return { value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'), headers: h };
+  h[INTEROP_HEADERS.correlationId] = correlationId;
+  h[INTEROP_HEADERS.nestDisposed] = '1';
   h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
-  if (error !== undefined) {
+  if ('error' in outcome) {
+    const error = JSON.stringify({ name: outcome.error.name, message: outcome.error.message });
     h[WIRE_HEADERS.error] = error;
+    h[INTEROP_HEADERS.nestError] = error;
     return { value: null, headers: h };
   }
-  return { value: await encodeWith(encoding.codec, (outcome as { result: unknown }).result), headers: h };
+  return { value: await encodeWith(encoding.codec, outcome.result), headers: h };
 }
+
+/** Bare JSON, fields in headers: read by kafka-fusion callers in either format and by NestJS callers. */
+export const BARE_JSON: Encoding = Object.freeze({ codec: JSON_CODEC, wire: 'headers' });
 
 /**
  * A reply as routed to its call, before its payload is decoded (by the

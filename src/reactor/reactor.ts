@@ -7,7 +7,7 @@ import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
+import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
@@ -199,33 +199,34 @@ export class ReactorElements<T = unknown, R = unknown> {
     const span = TraceSpan.start(
       `process ${raw.topic}`,
       'consumer',
-      {
+      () => ({
         'messaging.system': 'kafka',
         'messaging.operation.type': 'process',
         'messaging.destination.name': raw.topic,
         'messaging.consumer.group.name': this.options.groupId,
         'messaging.destination.partition.id': String(raw.partition),
         'messaging.kafka.offset': Number(raw.offset),
-      },
+      }),
       { headers: raw.headers },
     );
     this.meters.messageStarted();
-    let end: Ended = { outcome: 'failed', error: new StateError('message handling did not finish') };
+    let end: Ended | undefined;
     try {
       end = await this.process(raw, heartbeat, depsFn, procFn, span, receivedAt);
     } catch (e) {
       end = { outcome: 'failed', error: e };
       throw e;
     } finally {
-      this.meters.messageEnded(end.outcome, Date.now() - receivedAt);
-      span.end(end.error);
+      // `end` is set on every path out of the try.
+      this.meters.messageEnded(end!.outcome, Date.now() - receivedAt);
+      span.end(end!.error);
     }
   }
 
   private async process(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>, span: TraceSpan, receivedAt: number): Promise<Ended> {
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
     const ref: MessageRef = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
-    this.events.emit('received', ref);
+    this.events.emit('received', () => ({ ...ref }));
     let request: InboundRequest;
     try {
       request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec);
@@ -254,7 +255,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       this.expired++;
       const error = new DeadlineError(`${where}: not started, its caller's`, request.deadline);
       this.options.subject?.next({ message, error });
-      this.events.emit('done', { message, durationMs: 0, error });
+      this.events.emit('done', () => ({ message, durationMs: 0, error }));
       span.addEvent('not started: its caller had stopped waiting');
       return { outcome: 'expired' };
     }
@@ -270,7 +271,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       try {
         plan = await span.with(() => this.plan(message, depsFn));
         stage = 'run';
-        if (plan) this.events.emit('planned', { ...ref, nodes: [...plan.order] });
+        if (plan) this.events.emit('planned', () => ({ ...ref, nodes: [...plan!.order] }));
         const results = plan === undefined ? {} : await this.runPlan(plan, (r) => (run = r), work.signal, deadline, travelling(raw.headers), ref, span);
         stage = 'proc';
         outcome = { result: await span.with(() => procFn(message, results)) };
@@ -284,12 +285,12 @@ export class ReactorElements<T = unknown, R = unknown> {
       if (written.status === 'expired') span.addEvent('not answered: its caller had stopped waiting');
       if ('result' in outcome && written.status !== 'dead-lettered') {
         this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
-        this.events.emit('done', { message, durationMs: Date.now() - receivedAt });
+        this.events.emit('done', () => ({ message, durationMs: Date.now() - receivedAt }));
         return { outcome: written.status === 'expired' ? 'expired' : 'ok' };
       }
       const error = written.status === 'dead-lettered' ? written.error : (outcome as { error: unknown }).error;
       this.options.subject?.next({ message, error, plan, run });
-      this.events.emit('done', { message, durationMs: Date.now() - receivedAt, error });
+      this.events.emit('done', () => ({ message, durationMs: Date.now() - receivedAt, error }));
       // A message whose DAG could not even be planned is dead-lettered; so is
       // one that failed with nobody to tell (no returnTopic).
       if (written.status === 'dead-lettered') return { outcome: 'dead_lettered', error };
@@ -427,7 +428,8 @@ export class ReactorElements<T = unknown, R = unknown> {
     const id = raw.headers[INTEROP_HEADERS.correlationId];
     if (!topic || !id || !this.mayReplyTo(topic)) return;
     try {
-      const { value, headers } = await encodeReplyMessage(id, { error: toWireError(error) }, DEFAULT_ENCODING, travelling(raw.headers));
+      // Bare JSON with the error in headers: what any caller reads (a kafka-fusion one in either format, a NestJS one).
+      const { value, headers } = await encodeReplyMessage(id, { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
       await this.transport!.producers.sendReply(topic, { key: raw.key, value, headers });
     } catch (e) {
       if (!isUnknownTopic(e)) this.options.onError(new TransportError(`could not tell "${topic}" that its request could not be read`, e));
@@ -452,7 +454,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       await this.transport!.producers.send(o.deadLetterTopic, [{ key: raw.key, value: raw.value, headers }]);
       this.deadLettered++;
-      this.events.emit('deadLettered', { topic: raw.topic, partition: raw.partition, offset: raw.offset, reason: headers[h.reason]! });
+      this.events.emit('deadLettered', () => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset, reason: headers[h.reason]! }));
       return { outcome: 'dead_lettered', error };
     } catch (e) {
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);

@@ -9,7 +9,7 @@ import { callOutcomeOf, type Metrics } from './metrics';
 import { TraceSpan, type SpanParent } from './trace';
 
 export interface CallInstruments<Ref> {
-  emit: <K extends keyof CallEvents<Ref>>(name: K, event: CallEvents<Ref>[K]) => void;
+  emit: <K extends keyof CallEvents<Ref>>(name: K, make: () => CallEvents<Ref>[K]) => void;
   metrics: Metrics;
 }
 
@@ -23,14 +23,14 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
   headers: Record<string, string> | undefined,
   call: (headers: Record<string, string>, onRetry: RetryHook) => Promise<O>,
 ): Promise<O> {
-  const span = TraceSpan.start(`request ${ref.topic}`, 'client', { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': ref.topic, ...(ref.node !== undefined && { 'kafka_fusion.node': ref.node }) }, parent);
+  const span = TraceSpan.start(`request ${ref.topic}`, 'client', () => ({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': ref.topic, ...(ref.node !== undefined && { 'kafka_fusion.node': ref.node }) }), parent);
   const started = Date.now();
   inst.metrics.callStarted();
-  inst.emit('callSent', ref);
+  inst.emit('callSent', () => ({ ...ref }));
   const onRetry: RetryHook = (error, attempt, delayMs) => {
     inst.metrics.callRetried(ref.topic);
     span.addEvent('retry', { attempt, delayMs, error: error instanceof Error ? error.message : String(error) });
-    inst.emit('callRetried', { ...ref, attempt, delayMs, error });
+    inst.emit('callRetried', () => ({ ...ref, attempt, delayMs, error }));
   };
   let outcome: O;
   try {
@@ -38,13 +38,13 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
   } catch (error) {
     const durationMs = Date.now() - started;
     inst.metrics.callEnded(ref.topic, callOutcomeOf(error), durationMs);
-    inst.emit('callFailed', { ...ref, durationMs, error });
+    inst.emit('callFailed', () => ({ ...ref, durationMs, error }));
     span.end(error);
     throw error;
   }
   const durationMs = Date.now() - started;
   inst.metrics.callEnded(ref.topic, 'ok', durationMs);
-  inst.emit('callDone', { ...ref, durationMs });
+  inst.emit('callDone', () => ({ ...ref, durationMs }));
   span.setAttribute('messaging.message.conversation_id', outcome.correlationId);
   span.end();
   return outcome;

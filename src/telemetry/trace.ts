@@ -19,8 +19,15 @@ export type SpanAttributes = Record<string, string | number | boolean>;
 /** A span's parent: the active context (the caller's own span), a message's headers, or another of our spans. */
 export type SpanParent = 'active' | { headers: Record<string, string> } | TraceSpan;
 
-/** One span; a no-op when there is no API. */
+let spanKinds: Record<SpanKindName, Otel.SpanKind> | undefined;
+/** The API's tracer is a proxy: got once, it follows a provider registered later. */
+let tracer: Otel.Tracer | undefined;
+
+/** One span; a no-op when there is no API, or nothing to record or propagate. */
 export class TraceSpan {
+  /** The span of a process with no tracing: every method does nothing. */
+  private static readonly NONE = new TraceSpan(null, undefined, undefined);
+
   private constructor(
     private readonly otel: Api | null,
     private readonly span: Otel.Span | undefined,
@@ -28,13 +35,18 @@ export class TraceSpan {
     private readonly context: Otel.Context | undefined,
   ) {}
 
-  static start(name: string, kind: SpanKindName, attributes: SpanAttributes, parent: SpanParent): TraceSpan {
+  /** `attributes` is called only for a span that records. */
+  static start(name: string, kind: SpanKindName, attributes: () => SpanAttributes, parent: SpanParent): TraceSpan {
     const otel = otelApi();
-    if (!otel) return new TraceSpan(null, undefined, undefined);
+    if (!otel) return TraceSpan.NONE;
     const parentContext =
       parent === 'active' ? otel.context.active() : parent instanceof TraceSpan ? (parent.context ?? otel.context.active()) : otel.propagation.extract(otel.ROOT_CONTEXT, parent.headers);
-    const kinds = { client: otel.SpanKind.CLIENT, producer: otel.SpanKind.PRODUCER, consumer: otel.SpanKind.CONSUMER };
-    const span = otel.trace.getTracer('kafka-fusion', VERSION).startSpan(name, { kind: kinds[kind], attributes }, parentContext);
+    spanKinds ??= { client: otel.SpanKind.CLIENT, producer: otel.SpanKind.PRODUCER, consumer: otel.SpanKind.CONSUMER };
+    tracer ??= otel.trace.getTracer('kafka-fusion', VERSION);
+    const span = tracer.startSpan(name, { kind: spanKinds[kind] }, parentContext);
+    // No SDK and no propagator (the API's no-ops): nothing to record or to pass on.
+    if (!span.isRecording() && otel.propagation.fields().length === 0) return TraceSpan.NONE;
+    if (span.isRecording()) span.setAttributes(attributes());
     return new TraceSpan(otel, span, otel.trace.setSpan(parentContext, span));
   }
 

@@ -66,7 +66,7 @@ describe('Metrics', () => {
 describe('tracing', () => {
   test('with the API and no SDK registered: spans are no-ops, no trace header is written, user code runs', async () => {
     const { TraceSpan } = await import('../../src/telemetry/trace');
-    const span = TraceSpan.start('request t', 'client', { a: 1 }, { headers: { traceparent: 'not-one' } });
+    const span = TraceSpan.start('request t', 'client', () => ({ a: 1 }), { headers: { traceparent: 'not-one' } });
     expect(span.inject({ tenant: 't' })).toEqual({ tenant: 't' });
     expect(span.with(() => 42)).toBe(42);
     span.addEvent('e');
@@ -83,7 +83,7 @@ describe('tracing', () => {
       const metrics = require('../../src/telemetry/metrics') as typeof import('../../src/telemetry/metrics');
       expect(otelApi()).toBeNull();
       const headers = { tenant: 't' };
-      const span = TraceSpan.start('process t', 'consumer', {}, 'active');
+      const span = TraceSpan.start('process t', 'consumer', () => ({}), 'active');
       expect(span.inject(headers)).toBe(headers);
       expect(span.with(() => 'ran')).toBe('ran');
       span.end(new Error('no-op'));

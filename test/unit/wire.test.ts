@@ -7,11 +7,10 @@ import { ConfigError, ProtocolError } from '../../src/errors';
 import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
 import { INTEROP_HEADERS, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
 import { ReplyMatcher } from '../../src/protocol/replies';
-import { DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
+import { BARE_JSON, DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
 
 const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
 const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
-const BARE_JSON: Encoding = { codec: JSON_CODEC, wire: 'headers' };
 
 describe('resolveEncoding', () => {
   test.each<[string, unknown, unknown, Encoding, Encoding]>([
@@ -54,7 +53,8 @@ describe('requests', () => {
   test("protocol headers given by the caller (a request's, passed on) are dropped, never sent as if they were this message's", async () => {
     const stale = { tenant: 't', kafka_replyTopic: 'kafka-fusion.reply.upstream', kafka_correlationId: 'upstream', 'kafka-fusion.content-type': 'application/msgpack', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' };
     expect((await encodeRequestMessage({ data: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order' });
-    expect((await encodeReplyMessage('mine', { result: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order', kafka_correlationId: 'mine', 'kafka_nest-is-disposed': '1' });
+    expect((await encodeReplyMessage('mine', { result: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order' });
+    expect((await encodeReplyMessage('mine', { result: 1 }, BARE_JSON, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order', kafka_correlationId: 'mine', 'kafka_nest-is-disposed': '1', 'kafka-fusion.content-type': 'application/json' });
   });
 
   test('fire and forget carries no reply headers', async () => {
@@ -109,9 +109,14 @@ describe('replies', () => {
 
   async function roundTrip(outcome: { result: unknown } | { error: { name: string; message: string } }, encoding: Encoding) {
     const m = await encodeReplyMessage(id, outcome, encoding, { tenant: 't' });
-    // What a NestJS caller reads too: the id, the end of the stream, and an error in kafka_nest-err.
-    expect(m.headers).toMatchObject({ tenant: 't', kafka_correlationId: id, 'kafka_nest-is-disposed': '1' });
-    expect(m.headers['kafka_nest-err']).toBe('error' in outcome ? JSON.stringify(outcome.error) : undefined);
+    if (encoding.wire === 'envelope') {
+      // The envelope says it all: no protocol header.
+      expect(m.headers).toEqual({ tenant: 't' });
+    } else {
+      // What a NestJS caller reads too: the id, the end of the stream, and an error in kafka_nest-err.
+      expect(m.headers).toMatchObject({ tenant: 't', kafka_correlationId: id, 'kafka_nest-is-disposed': '1' });
+      expect(m.headers['kafka_nest-err']).toBe('error' in outcome ? JSON.stringify(outcome.error) : undefined);
+    }
     const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value);
     const inbound = parseReply(value, m.headers);
     expect(inbound.correlationId).toBe(id);
