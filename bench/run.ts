@@ -111,12 +111,12 @@ async function roundTrip(name: string, open: () => Promise<RoundTrip>): Promise<
   }
 }
 
-async function fusion(mode: 'instance' | 'ephemeral', echo: ReactorElements, n: number, nThroughput: number, concurrencies?: number[]): Promise<Row> {
-  const pipeline = await new Pipeline({ connection, replyMode: mode, sweepIntervalMs: 0 } satisfies PipelineOptions).start();
+async function fusion(mode: 'instance' | 'ephemeral', echo: ReactorElements, n: number, nThroughput: number, concurrencies?: number[], options: PipelineOptions = {}, suffix = ''): Promise<Row> {
+  const pipeline = await new Pipeline({ connection, replyMode: mode, sweepIntervalMs: 0, ...options } satisfies PipelineOptions).start();
   const phases = { createTopicMs: [] as number[], joinMs: [] as number[], roundTripMs: [] as number[] };
   try {
     const row = await measure(
-      `kafka-fusion ${mode}`,
+      `kafka-fusion ${mode}${suffix}`,
       async () => {
         const { timings } = await pipeline.call(echo.options.mainTopic, PAYLOAD);
         for (const k of ['createTopicMs', 'joinMs', 'roundTripMs'] as const) phases[k].push(timings[k]);
@@ -242,6 +242,8 @@ async function main(): Promise<void> {
   try {
     rows.push(await roundTrip('raw kafkajs', () => rawKafkajs(brokers, tag, respond)));
     rows.push(await fusion('instance', echo, N_LATENCY, N_THROUGHPUT));
+    // What Spring's two headers on every envelope request cost (interopHeaders: false leaves them out).
+    rows.push(await fusion('instance', echo, N_LATENCY, N_THROUGHPUT, undefined, { interopHeaders: false }, ', no interop headers'));
     rows.push(await fusion('ephemeral', echo, N_EPHEMERAL, N_EPHEMERAL));
     rows.push(await roundTrip('NestJS ClientKafka', () => nestKafka(brokers, tag, respond, ensureTopics)));
     rows.push(await roundTrip('raw @platformatic/kafka', () => platformaticKafka(brokers, tag, respond, ensureTopics, deleteTopics)));
@@ -271,8 +273,8 @@ async function main(): Promise<void> {
   const lines = [
     `kafka-fusion bench: ${new Date().toISOString()}, ${os.cpus().length} cores, node ${process.version}, brokers ${brokers.join(',')}${QUICK ? ' (quick)' : ''}`,
     '',
-    `${'scenario'.padEnd(26)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   ${'req/s c1'.padStart(9)} ${'c16'.padStart(7)} ${'c64'.padStart(7)}`,
-    ...rows.map((r) => `${r.name.padEnd(26)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`),
+    `${'scenario'.padEnd(43)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   ${'req/s c1'.padStart(9)} ${'c16'.padStart(7)} ${'c64'.padStart(7)}`,
+    ...rows.map((r) => `${r.name.padEnd(43)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`),
     '',
     `createTopic alone ${alone.createMs} ms + group join alone ${alone.joinMs} ms (medians); within back-to-back ephemeral calls: create ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, join ${row('kafka-fusion ephemeral').phases!.joinMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
     `diamond (a ${dia.msEach.a}, b ${dia.msEach.b}, c ${dia.msEach.c}, d ${dia.msEach.d} ms): parallel ${dia.parallelMs} ms (longest path ${dia.longestPathMs}), one by one ${dia.sequentialMs} ms (sum ${dia.sumMs})`,

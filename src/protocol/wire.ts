@@ -25,6 +25,12 @@ export { WIRE_FORMATS, type WireFormat } from './codec';
 export interface Encoding {
   readonly codec: Codec;
   readonly wire: WireFormat;
+  /**
+   * Envelope requests: also write Spring's `kafka_correlationId` and
+   * `kafka_replyTopic` (a Spring or NestJS service answers by them). The
+   * headers format always writes them. @defaultValue true
+   */
+  readonly interopHeaders?: boolean;
 }
 
 export const DEFAULT_ENCODING: Encoding = Object.freeze({ codec: JSON_CODEC, wire: 'envelope' });
@@ -41,7 +47,8 @@ export function resolveEncoding(path: string, codec: unknown, wire: unknown, fal
   if (wrong) throw new ConfigError(path ? `${path}.${wrong.field}` : wrong.field, wrong.problem);
   const w = (wire as WireFormat | undefined) ?? (codec === undefined ? fallback.wire : codec === JSON_CODEC ? 'envelope' : 'headers');
   const c = (codec as Codec | undefined) ?? (w === 'envelope' ? JSON_CODEC : fallback.codec);
-  return w === fallback.wire && c === fallback.codec ? fallback : { codec: c, wire: w };
+  if (w === fallback.wire && c === fallback.codec) return fallback;
+  return fallback.interopHeaders === false ? { codec: c, wire: w, interopHeaders: false } : { codec: c, wire: w };
 }
 
 /** JSON.stringify refuses a BigInt or a cycle: the same way every time, so a ProtocolError, not a crash. */
@@ -68,8 +75,10 @@ function userHeaders(headers: Record<string, string>): Record<string, string> {
 /** A request message. `headers` are the caller's own; protocol headers among them are dropped and the message's own written. */
 export async function encodeRequestMessage(request: RequestEnvelope, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
   const h = userHeaders(headers);
-  if (request.correlationId !== undefined) h[INTEROP_HEADERS.correlationId] = request.correlationId;
-  if (request.returnTopic !== undefined) h[INTEROP_HEADERS.replyTopic] = request.returnTopic;
+  if (encoding.wire === 'headers' || encoding.interopHeaders !== false) {
+    if (request.correlationId !== undefined) h[INTEROP_HEADERS.correlationId] = request.correlationId;
+    if (request.returnTopic !== undefined) h[INTEROP_HEADERS.replyTopic] = request.returnTopic;
+  }
   if (encoding.wire === 'envelope') return { value: asJson(() => encodeRequest(request), 'request'), headers: h };
   h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
   if (request.deadline !== undefined) h[WIRE_HEADERS.deadline] = String(request.deadline);

@@ -86,7 +86,7 @@ export class ReactorElements<T = unknown, R = unknown> {
   /** Validates options; does no I/O. */
   constructor(options: ReactorOptions<T, R>) {
     this.options = resolveReactorOptions(options);
-    this.encoding = { codec: this.options.codec, wire: this.options.wire };
+    this.encoding = { codec: this.options.codec, wire: this.options.wire, interopHeaders: this.options.interopHeaders };
     this.events = new EventHub<ReactorEvents>('reactor', this.options.onError);
     this.meters = new Metrics(this.options.mainTopic, { topic: this.options.mainTopic, group: this.options.groupId });
     // ReactorEvents has the call events of CallRef; TypeScript cannot see that through the generic key.

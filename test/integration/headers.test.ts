@@ -46,6 +46,18 @@ test('headers of a request reach the dependency calls (both reply modes) and the
   }
 });
 
+test("Spring's headers travel on envelope requests (a Spring or NestJS service answers by them) unless interopHeaders is false", async () => {
+  const seen: Record<string, string>[] = [];
+  const svc = await startReactor<unknown, string>(
+    () => undefined,
+    (m) => (seen.push(m.headers), 'ok'),
+  );
+  await expect((await startPipeline()).request(svc.topic, 1)).resolves.toBe('ok');
+  await expect((await startPipeline({ interopHeaders: false })).request(svc.topic, 2)).resolves.toBe('ok');
+  expect(seen[0]).toMatchObject({ kafka_correlationId: expect.any(String), kafka_replyTopic: expect.stringMatching(/^kafka-fusion\.reply\./) });
+  expect(Object.keys(seen[1]!).filter((k) => k.startsWith('kafka_'))).toEqual([]);
+});
+
 test('headers that are not an object of strings are a ConfigError', async () => {
   const pipeline = await startPipeline();
   await expect(pipeline.request('any.topic', 1, { headers: { n: 1 as never } })).rejects.toBeInstanceOf(ConfigError);

@@ -44,6 +44,8 @@ describe('Reactor options', () => {
     ['an invalid dead-letter topic', { ...base, deadLetterTopic: 'a b' }, 'deadLetterTopic: must be a valid Kafka topic name, got "a b"'],
     ['an allow-list that is not a list', { ...base, returnTopicAllowList: 'kafka-fusion.' }, 'returnTopicAllowList: must be an array'],
     ['an allow-list with an empty prefix (would allow every topic)', { ...base, returnTopicAllowList: [''] }, 'returnTopicAllowList: must be an array of topic prefixes (non-empty strings) and RegExps'],
+    ['interopHeaders that is not a boolean', { ...base, interopHeaders: 'yes' }, 'interopHeaders: must be true or false, got "yes"'],
+    ['a codec given with the envelope format', { ...base, codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 }, wire: 'envelope' }, "wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'"],
   ])('%s is a ConfigError naming the option', (_what, input, message) => {
     expect(() => resolveReactorOptions(input as never)).toThrow(new ConfigError('x', 'y').constructor as typeof ConfigError);
     expect(() => resolveReactorOptions(input as never)).toThrow(message);

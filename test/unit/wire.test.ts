@@ -57,6 +57,16 @@ describe('requests', () => {
     expect((await encodeReplyMessage('mine', { result: 1 }, BARE_JSON, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order', kafka_correlationId: 'mine', 'kafka_nest-is-disposed': '1', 'kafka-fusion.content-type': 'application/json' });
   });
 
+  test("interopHeaders false leaves Spring's headers off envelope requests (the headers format needs them and keeps them)", async () => {
+    const quiet: Encoding = { codec: JSON_CODEC, wire: 'envelope', interopHeaders: false };
+    expect((await encodeRequestMessage(request, quiet, { tenant: 't' })).headers).toEqual({ tenant: 't' });
+    // A node that asks for the headers format keeps them, and the choice carries over.
+    const bare = resolveEncoding('', undefined, 'headers', quiet);
+    expect(bare).toEqual({ codec: JSON_CODEC, wire: 'headers', interopHeaders: false });
+    expect((await encodeRequestMessage(request, bare)).headers).toMatchObject({ kafka_correlationId: 'c-1', kafka_replyTopic: 'kafka-fusion.reply.r' });
+    expect(resolveEncoding('', undefined, undefined, quiet)).toBe(quiet);
+  });
+
   test('fire and forget carries no reply headers', async () => {
     const m = await encodeRequestMessage({ data: 1 }, DEFAULT_ENCODING);
     expect(m).toEqual({ value: '{"data":1}', headers: {} });
