@@ -7,6 +7,9 @@ import { LIBRARY_TOPIC_PREFIX } from './naming';
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
 
+/** How long `offsets` tries again while a partition's leader is settling. */
+const OFFSETS_RETRY_MS = 5000;
+
 /** A topic for `ensureTopics`. */
 export interface TopicSpec {
   /** Its name. */
@@ -97,10 +100,19 @@ export class TopicAdmin {
   /** Per partition: the earliest and next (high watermark) offsets of a topic. */
   async offsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = await this.connect();
-    try {
-      return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
-    } catch (e) {
-      throw new TransportError(`could not fetch the offsets of "${topic}"`, e);
+    // kafkajs gives up at once on anything but an unknown topic, and a topic
+    // just created can still answer "not the leader" for a moment after its
+    // leader is in the metadata (seen on the single-node test broker): try
+    // again while the error is retriable, for a few seconds.
+    const deadline = Date.now() + OFFSETS_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
+      } catch (e) {
+        const delay = Math.min(50 * 2 ** attempt, 500);
+        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw new TransportError(`could not fetch the offsets of "${topic}"`, e);
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 
