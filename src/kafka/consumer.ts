@@ -77,6 +77,8 @@ export class GroupConsumer {
   /** Milliseconds the first join took (kafkajs' own measure). */
   joinDurationMs: number | undefined;
   private stopRequested = false;
+  /** Ends a start() in progress (see start). */
+  private onStop: (() => void) | undefined;
   /** Partitions of the topic this member holds now. */
   private held: number[] = [];
 
@@ -100,6 +102,7 @@ export class GroupConsumer {
 
   async start(handle: MessageHandler): Promise<void> {
     const o = this.options;
+    if (this.stopRequested) throw new TransportError(`consumer of "${o.topic}" was stopped before it started`, undefined, false);
     const consumer = this.kafka.consumer({
       groupId: o.groupId,
       allowAutoTopicCreation: false,
@@ -136,10 +139,23 @@ export class GroupConsumer {
     // connect() or subscribe() may fail before the join is awaited: the join's
     // deadline must then neither fire nor reject unobserved.
     joined.catch(() => undefined);
+    // stop() while this is still starting (a call whose deadline passed, a
+    // shutdown) ends the start: kafkajs would otherwise go on to subscribe,
+    // run and join with a consumer nobody owns any more, which lives on and
+    // crashes later (after a test file's end, Jest fails the run for it).
+    const stopped = new Promise<never>((_, reject) => {
+      this.onStop = () => reject(new TransportError(`consumer of "${o.topic}" was stopped while it started`, undefined, false));
+    });
+    stopped.catch(() => undefined);
+    let pending: Promise<unknown> = Promise.resolve();
+    const step = <T>(work: Promise<T>): Promise<T> => {
+      pending = work;
+      return Promise.race([work, stopped]);
+    };
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning });
-      await consumer.run({
+      await step(consumer.connect());
+      await step(consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning }));
+      await step(consumer.run({
         autoCommit: o.autoCommit,
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
         ...((o.perPartitionConcurrency ?? 1) > 1
@@ -150,8 +166,8 @@ export class GroupConsumer {
           : {
               eachMessage: async ({ topic, partition, message, heartbeat }: EachMessagePayload) => handle(inbound(topic, partition, message), heartbeat),
             }),
-      });
-      await joined;
+      }));
+      await step(joined);
       const onCrash = o.onCrash;
       if (onCrash) {
         consumer.on(consumer.events.CRASH, (e) => {
@@ -161,8 +177,15 @@ export class GroupConsumer {
       }
     } catch (e) {
       await this.stop().catch(() => undefined);
+      // A step cut short may still complete (a connect that gets through):
+      // disconnect again once it has settled, so that nothing is left open.
+      await pending.then(
+        () => consumer.disconnect(),
+        () => consumer.disconnect(),
+      ).catch(() => undefined);
       throw e instanceof TransportError ? e : new TransportError(`could not consume "${o.topic}"`, e);
     } finally {
+      this.onStop = undefined;
       clearTimeout(timer);
       removeJoin();
       removeCrash();
@@ -172,6 +195,7 @@ export class GroupConsumer {
   /** Stop fetching, wait for the handler in progress, leave the group. Idempotent. */
   stop(): Promise<void> {
     this.stopRequested = true;
+    this.onStop?.();
     this.stopping ??= (async () => {
       const consumer = this.consumer;
       this.consumer = undefined;

@@ -143,7 +143,8 @@ export class TopicAdmin {
     const [committed, ends] = await Promise.all([this.groupOffsets(groupId, topic), this.offsets(topic)]);
     const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
     if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 10, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // Never restarted by kafkajs: a restart timer could outlive the disconnect below.
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 10, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => false } });
     let timer: NodeJS.Timeout | undefined;
     try {
       await consumer.connect();
