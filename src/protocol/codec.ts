@@ -4,7 +4,7 @@
  * codec (MessagePack, a schema-registry serde...) writes the payload bare,
  * with the envelope's fields in headers (docs/protocol.md, "Two formats").
  */
-import { ConfigError, ProtocolError } from '../errors';
+import { ProtocolError } from '../errors';
 
 /** Encodes and decodes payloads. `decode` may be handed bytes another service wrote: it should throw on bytes it cannot read. */
 export interface Codec {
@@ -28,7 +28,7 @@ export const JSON_CODEC: Codec = Object.freeze({
 });
 
 /** What is wrong with something given as a codec, or undefined if it is one. */
-export function codecProblem(v: unknown): string | undefined {
+function codecProblem(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return `must be an object with contentType, encode and decode, got ${v === null ? 'null' : typeof v}`;
   const { contentType, encode, decode } = v as Record<string, unknown>;
   if (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) return `contentType must be a media type such as "application/msgpack", got ${JSON.stringify(contentType)}`;
@@ -54,12 +54,6 @@ export function encodingProblem(codec: unknown, wire: unknown): { field: 'codec'
     return { field: 'wire', problem: `'envelope' carries data as JSON inside the JSON envelope; codec ${(codec as Codec).contentType} needs wire 'headers'` };
   }
   return undefined;
-}
-
-export function checkCodec(path: string, v: unknown): Codec {
-  const problem = codecProblem(v);
-  if (problem !== undefined) throw new ConfigError(path, problem);
-  return v as Codec;
 }
 
 /** A payload encoded, as bytes Kafka takes; a codec that fails (the same way every time) is a ProtocolError. */

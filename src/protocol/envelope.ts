@@ -44,9 +44,6 @@ export interface ErrorReply {
 /** A reply: the value a service writes to a return topic (envelope format). */
 export type ReplyEnvelope<R = unknown> = ResultReply<R> | ErrorReply;
 
-export function isErrorReply(reply: ReplyEnvelope): reply is ErrorReply {
-  return FIELDS.error in reply;
-}
 
 export function encodeRequest(request: RequestEnvelope): string {
   const out: Record<string, unknown> = { [FIELDS.data]: request.data ?? null };
@@ -71,7 +68,7 @@ export function wireErrorOf(err: object): WireError {
   return { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : JSON.stringify(err) };
 }
 
-export function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
+function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
   if (value === null) throw new ProtocolError(`${what} has no value`);
   let parsed: unknown;
   try {
