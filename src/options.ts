@@ -1,5 +1,6 @@
 import { ConfigError } from './errors';
 import { REPLY_MODES, type ReplyMode } from './kafka/calls';
+import { resolveEncoding, type Encoding } from './protocol/wire';
 
 /** Shared checks of the options resolvers: each throws a ConfigError naming the option. */
 
@@ -27,4 +28,15 @@ export function withoutUndefined<T extends object>(options: T): Partial<T> {
 
 export function checkReplyMode(path: string, v: unknown): void {
   if (!REPLY_MODES.includes(v as ReplyMode)) throw new ConfigError(path, `must be 'ephemeral' or 'instance', got ${JSON.stringify(v)}`);
+}
+
+/**
+ * How a Reactor's or a Pipeline's calls are written, from its options: the
+ * codec and wire format as the user gave them (a codec alone brings its
+ * format) and `interopHeaders`, checked.
+ */
+export function resolveCallEncoding(given: { codec?: unknown; wire?: unknown }, interopHeaders: unknown): Required<Encoding> {
+  const { codec, wire } = resolveEncoding('', given.codec, given.wire);
+  if (typeof interopHeaders !== 'boolean') throw new ConfigError('interopHeaders', `must be true or false, got ${JSON.stringify(interopHeaders)}`);
+  return { codec, wire, interopHeaders };
 }

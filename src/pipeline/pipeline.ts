@@ -1,5 +1,5 @@
 import { ConfigError, StateError } from '../errors';
-import { checkDuration, checkNonNegative, checkReplyMode, withoutUndefined } from '../options';
+import { checkDuration, checkNonNegative, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import type { CallOutcome, ReplyMode } from '../kafka/calls';
@@ -149,8 +149,7 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   checkReplyMode('replyMode', o.replyMode);
   o.retry = resolveRetryPolicy('retry', options.retry);
-  ({ codec: o.codec, wire: o.wire } = resolveEncoding('', options.codec, options.wire));
-  if (typeof o.interopHeaders !== 'boolean') throw new ConfigError('interopHeaders', `must be true or false, got ${JSON.stringify(o.interopHeaders)}`);
+  Object.assign(o, resolveCallEncoding(options, o.interopHeaders));
   return o;
 }
 

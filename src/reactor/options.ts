@@ -1,12 +1,12 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
-import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, withoutUndefined } from '../options';
+import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import type { ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
 import { JSON_CODEC, type Codec } from '../protocol/codec';
-import { resolveEncoding, type WireFormat } from '../protocol/wire';
+import type { WireFormat } from '../protocol/wire';
 import type { ReactorOutput } from './types';
 
 /** Everything a Reactor runs on (fusion-clj's `elements`). */
@@ -183,8 +183,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   o.retry = resolveRetryPolicy('retry', options.retry);
-  ({ codec: o.codec, wire: o.wire } = resolveEncoding('', options.codec, options.wire));
-  if (typeof o.interopHeaders !== 'boolean') throw new ConfigError('interopHeaders', `must be true or false, got ${JSON.stringify(o.interopHeaders)}`);
+  Object.assign(o, resolveCallEncoding(options, o.interopHeaders));
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
