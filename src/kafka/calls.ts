@@ -31,6 +31,12 @@ export interface CallTimings {
 export interface CallOptions {
   /** Deadline of the whole call (topic, listener, round trip). */
   timeoutMs: number;
+  /**
+   * An absolute deadline (epoch ms) the call must not outlive, whatever
+   * `timeoutMs` says: a Reactor's calls get their message's, so that no
+   * dependency is told a later deadline than its caller's.
+   */
+  notAfter?: number;
   /** DAG node name, for errors. */
   node?: string;
   key?: string | null;
@@ -68,7 +74,7 @@ export class ActiveCalls {
     const local = new AbortController();
     // Transient failures (the request was not sent) are tried again, within
     // the call's one deadline.
-    const deadlineAt = Date.now() + opts.timeoutMs;
+    const deadlineAt = Math.min(Date.now() + opts.timeoutMs, opts.notAfter ?? Infinity);
     const work = withRetry((n) => attempt({ ...opts, deadlineAt }, local, n), opts.retry ?? NO_RETRY, {
       signal: local.signal,
       deadlineAt,

@@ -338,6 +338,8 @@ export class ReactorElements<T = unknown, R = unknown> {
         const outcome = await instrumentedCall(this.callInstruments, call, span, headers, (h, onRetry) =>
           transport.call(node.replyMode ?? this.options.replyMode, node.topic, args, {
             timeoutMs: timeoutMs(),
+            // timeoutMs is computed a moment before the call's deadline is: never later than the message's.
+            notAfter: deadline,
             node: node.id,
             headers: h,
             encoding: resolveEncoding(`node "${node.id}"`, node.codec, node.wire, this.encoding),
