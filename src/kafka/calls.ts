@@ -16,7 +16,7 @@ export const REPLY_MODES: readonly ReplyMode[] = ['ephemeral', 'instance'];
 
 /** Where one call spent its time, in milliseconds. */
 export interface CallTimings {
-  /** createTopics, leaders awaited (0 in instance mode: the topic exists). */
+  /** createTopics, leaders awaited; 0 when no topic was created on the call's path (a return topic created ahead, or instance mode). */
   createTopicMs: number;
   /** Reply listener: connect, subscribe, group join (0 in instance mode once it has joined). */
   joinMs: number;

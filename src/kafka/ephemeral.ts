@@ -81,6 +81,7 @@ export class EphemeralRequester extends Requester {
       this.owned.add(returnTopic);
       // Encoded before any topic is created: a payload its codec refuses costs no creation (a spare taken for it is deleted).
       const request = await race(requestMessage(data, returnTopic, correlationId, opts));
+      const creatingAt = Date.now();
       if (spare === undefined) {
         creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
         await race(creating);
@@ -114,7 +115,7 @@ export class EphemeralRequester extends Requester {
         result,
         correlationId,
         returnTopic,
-        timings: { createTopicMs: createdAt - started, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
+        timings: { createTopicMs: spare === undefined ? createdAt - creatingAt : 0, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
       };
     } finally {
       this.inFlight--;

@@ -25,7 +25,7 @@ describe('return topics created ahead', () => {
       expect(out.result).toBe(i + 1);
       expect(ready).toContain(out.returnTopic); // it existed before the call
       expect(used.has(out.returnTopic)).toBe(false); // one call per topic
-      expect(out.timings.createTopicMs).toBeLessThan(5);
+      expect(out.timings.createTopicMs).toBe(0); // no creation on its path
       used.add(out.returnTopic);
     }
   });
