@@ -6,8 +6,9 @@
  *   tsx scripts/broker.ts up       start, or reuse the running broker; returns when it is ready
  *   tsx scripts/broker.ts down     stop it and remove its data
  *   tsx scripts/broker.ts status   say whether it runs and answers
- *   tsx scripts/broker.ts restart [--kill]
- *                                  stop it (cleanly, or SIGKILL) and start it again on the same data
+ *   tsx scripts/broker.ts restart [--kill] [--down-for <s>]
+ *                                  stop it (cleanly, or SIGKILL) and start it again on the same data,
+ *                                  after <s> seconds away if given (an outage longer than clients' retries)
  *
  * Environment:
  *   KAFKA_BROKERS          use this cluster instead; `up` only checks that it answers
@@ -293,15 +294,17 @@ async function stopProcess(pid: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<
 /**
  * Stop the local broker and start it again on the same data: topics,
  * messages and groups survive, as in a real broker restart. `--kill` stops it
- * with SIGKILL (a crash) instead of a clean shutdown.
+ * with SIGKILL (a crash) instead of a clean shutdown; `downForMs` keeps it
+ * away that long before it starts again.
  */
-async function restart(kill: boolean): Promise<void> {
+async function restart(kill: boolean, downForMs: number): Promise<void> {
   if (process.env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set: restart only restarts the local broker this script started');
   const state = readState();
   if (!state) throw new Error(`no local broker on port ${PORT} to restart; run up first`);
   const started = Date.now();
   await stopProcess(state.pid, kill ? 'SIGKILL' : 'SIGTERM');
-  log(`stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data`);
+  log(`stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`);
+  if (downForMs > 0) await new Promise((resolve) => setTimeout(resolve, downForMs));
   await launch(state.version, state.dataDir, started, 'a');
 }
 
@@ -347,14 +350,23 @@ async function status(): Promise<boolean> {
   }
 }
 
+/** `--down-for <s>` of restart, in ms (0 without it). */
+function downFor(): number {
+  const i = process.argv.indexOf('--down-for');
+  if (i < 0) return 0;
+  const s = Number(process.argv[i + 1]);
+  if (!Number.isFinite(s) || s < 0) throw new Error(`--down-for needs a number of seconds, not ${JSON.stringify(process.argv[i + 1])}`);
+  return s * 1000;
+}
+
 async function main(): Promise<void> {
   const cmd = process.argv[2];
   if (cmd === 'up') await up();
   else if (cmd === 'down') await down();
   else if (cmd === 'status') process.exitCode = (await status()) ? 0 : 1;
-  else if (cmd === 'restart') await restart(process.argv.includes('--kill'));
+  else if (cmd === 'restart') await restart(process.argv.includes('--kill'), downFor());
   else {
-    console.error('usage: tsx scripts/broker.ts up|down|status|restart [--kill]');
+    console.error('usage: tsx scripts/broker.ts up|down|status|restart [--kill] [--down-for <s>]');
     process.exitCode = 2;
   }
 }

@@ -34,13 +34,26 @@ export interface GroupConsumerOptions {
    * this consumer has stopped for good.
    */
   onCrash?: (error: TransportError, restarting: boolean) => void;
+  /**
+   * Start a new consumer when kafkajs will not restart a crashed one (it
+   * restarts only after errors it deems retriable; a broker that is away
+   * when the group's coordinator is looked up crashes it for good, kafkajs
+   * #1630). Tried again with backoff until it joins or stop() is called;
+   * each crash and attempt is told to onCrash with `restarting` true.
+   */
+  revive?: boolean;
   /** Partitions this member gained, after each join. */
   onAssigned?: (partitions: number[]) => void;
   /** Partitions this member lost: to a rebalance, or all of them at stop(). */
   onRevoked?: (partitions: number[], reason: RevokeReason) => void;
 }
 
-export type RevokeReason = 'rebalance' | 'shutdown';
+/** `lost`: the consumer crashed and its group membership went with it (see `revive`). */
+export type RevokeReason = 'rebalance' | 'shutdown' | 'lost';
+
+/** Backoff of revive: 1 s doubling to 30 s. */
+const REVIVE_FIRST_MS = 1000;
+const REVIVE_MAX_MS = 30000;
 
 /** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
 export type MessageHandler = (message: InboundMessage, heartbeat: () => Promise<void>) => Promise<void>;
@@ -81,6 +94,12 @@ export class GroupConsumer {
   private onStop: (() => void) | undefined;
   /** Partitions of the topic this member holds now. */
   private held: number[] = [];
+  /** A revival under way (see `revive`); stop() waits for it. */
+  private reviving: Promise<void> | undefined;
+  /** Ends the pause of a revival at stop(). */
+  private wake: (() => void) | undefined;
+  /** New consumers started after crashes kafkajs would not restart. */
+  revivals = 0;
 
   get assignment(): readonly number[] {
     return this.held;
@@ -101,8 +120,21 @@ export class GroupConsumer {
   ) {}
 
   async start(handle: MessageHandler): Promise<void> {
+    if (this.stopRequested) throw new TransportError(`consumer of "${this.options.topic}" was stopped before it started`, undefined, false);
+    try {
+      await this.open(handle);
+    } catch (e) {
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * A kafkajs consumer connected, subscribed, running and joined; torn down
+   * again if any step fails or stop() is called meanwhile.
+   */
+  private async open(handle: MessageHandler): Promise<void> {
     const o = this.options;
-    if (this.stopRequested) throw new TransportError(`consumer of "${o.topic}" was stopped before it started`, undefined, false);
     const consumer = this.kafka.consumer({
       groupId: o.groupId,
       allowAutoTopicCreation: false,
@@ -168,17 +200,25 @@ export class GroupConsumer {
             }),
       }));
       await step(joined);
-      const onCrash = o.onCrash;
-      if (onCrash) {
-        consumer.on(consumer.events.CRASH, (e) => {
-          const restarting = e.payload.restart;
-          onCrash(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
-        });
-      }
+      consumer.on(consumer.events.CRASH, (e) => {
+        const restarting = e.payload.restart;
+        if (!restarting && o.revive && !this.stopRequested && this.consumer === consumer) {
+          // Set before revive() tells anyone, so that a stop() from onCrash waits for it.
+          let revived = () => {};
+          this.reviving = new Promise<void>((resolve) => (revived = resolve));
+          void this.revive(handle, e.payload.error).finally(() => {
+            this.reviving = undefined;
+            revived();
+          });
+          return;
+        }
+        o.onCrash?.(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
+      });
     } catch (e) {
-      await this.stop().catch(() => undefined);
+      if (this.consumer === consumer) this.consumer = undefined;
       // A step cut short may still complete (a connect that gets through):
       // disconnect again once it has settled, so that nothing is left open.
+      await consumer.disconnect().catch(() => undefined);
       await pending.then(
         () => consumer.disconnect(),
         () => consumer.disconnect(),
@@ -192,11 +232,47 @@ export class GroupConsumer {
     }
   }
 
+  /**
+   * kafkajs has crashed the consumer for good (it has disconnected it):
+   * start a new one, with backoff, until one joins or stop() is called. The
+   * crashed member's partitions are lost; the new member's join assigns
+   * them again, and its uncommitted messages are read again.
+   */
+  private async revive(handle: MessageHandler, cause: unknown): Promise<void> {
+    const o = this.options;
+    this.consumer = undefined;
+    const lost = this.held;
+    this.held = [];
+    if (lost.length > 0) o.onRevoked?.(lost, 'lost');
+    for (let attempt = 1; !this.stopRequested; attempt++) {
+      const waitMs = Math.min(REVIVE_MAX_MS, REVIVE_FIRST_MS * 2 ** (attempt - 1));
+      const what = attempt === 1 ? 'crashed and kafkajs will not restart it' : `could not be started again (attempt ${attempt - 1})`;
+      const paused = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.wake = () => (clearTimeout(timer), resolve());
+      });
+      o.onCrash?.(new TransportError(`consumer of "${o.topic}" ${what}; starting a new one in ${waitMs} ms`, cause), true);
+      await paused;
+      this.wake = undefined;
+      if (this.stopRequested) return;
+      try {
+        await this.open(handle);
+        this.revivals++;
+        return;
+      } catch (e) {
+        cause = e;
+      }
+    }
+  }
+
   /** Stop fetching, wait for the handler in progress, leave the group. Idempotent. */
   stop(): Promise<void> {
     this.stopRequested = true;
     this.onStop?.();
+    this.wake?.();
     this.stopping ??= (async () => {
+      // A revival's open() ends at onStop and tears its consumer down itself.
+      await this.reviving?.catch(() => undefined);
       const consumer = this.consumer;
       this.consumer = undefined;
       if (consumer) await consumer.disconnect();

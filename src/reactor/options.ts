@@ -109,9 +109,12 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   onPartitionsAssigned?: (partitions: number[]) => void;
   /**
    * Told the partitions this Reactor lost: `'rebalance'` when another member
-   * took them, `'shutdown'` (all of them) when it stopped.
+   * took them, `'shutdown'` (all of them) when it stopped, `'lost'` (all of
+   * them) when its consumer crashed and kafkajs would not restart it: the
+   * Reactor then starts a new one, which joins the group again (told to
+   * onError, with backoff from 1 s to 30 s, until it joins).
    */
-  onPartitionsRevoked?: (partitions: number[], reason: 'rebalance' | 'shutdown') => void;
+  onPartitionsRevoked?: (partitions: number[], reason: 'rebalance' | 'shutdown' | 'lost') => void;
   /**
    * Codec of payloads. Requests that come in the `headers` format are read
    * with it when they name its content type (JSON is always read; JSON

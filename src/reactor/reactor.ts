@@ -134,6 +134,8 @@ export class ReactorElements<T = unknown, R = unknown> {
         maxWaitTimeInMs: o.fetchMaxWaitMs,
         joinTimeoutMs: o.joinTimeoutMs,
         onCrash: (error) => o.onError(error),
+        // A Reactor whose consumer stopped would say 'running' and read nothing.
+        revive: true,
         onAssigned: (partitions) => this.hook(() => o.onPartitionsAssigned?.(partitions)),
         onRevoked: (partitions, reason) => this.hook(() => o.onPartitionsRevoked?.(partitions, reason)),
       });
