@@ -142,21 +142,23 @@ export class GroupConsumer {
       heartbeatInterval: o.heartbeatIntervalMs,
       maxWaitTimeInMs: o.maxWaitTimeInMs,
       // kafkajs restarts a crashed consumer on a timer it sets after its own
-      // disconnect: a stop() in between would leave a consumer that starts
-      // again, unowned, and keeps the process alive. Never restart once
-      // stopping.
-      retry: { restartOnFailure: async () => !this.stopRequested },
+      // disconnect: a stop() in between, or a revival that gave up on this
+      // consumer, would leave one that starts again, unowned, and keeps the
+      // process alive. Never restart one that is not this member's own.
+      retry: { restartOnFailure: async () => !this.stopRequested && this.consumer === consumer },
     });
     this.consumer = consumer;
     let removeJoin = () => {};
     let removeCrash = () => {};
     let timer: NodeJS.Timeout | undefined;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.reassigned(e.payload.memberAssignment[o.topic] ?? []));
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (this.consumer === consumer) this.reassigned(e.payload.memberAssignment[o.topic] ?? []);
+    });
     const joined = new Promise<void>((resolve, reject) => {
       timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
         clearTimeout(timer);
-        this.joinDurationMs = e.payload.duration;
+        this.joinDurationMs ??= e.payload.duration;
         resolve();
       });
       removeCrash = consumer.on(consumer.events.CRASH, (e) => {
@@ -205,11 +207,14 @@ export class GroupConsumer {
         if (!restarting && o.revive && !this.stopRequested && this.consumer === consumer) {
           // Set before revive() tells anyone, so that a stop() from onCrash waits for it.
           let revived = () => {};
-          this.reviving = new Promise<void>((resolve) => (revived = resolve));
-          void this.revive(handle, e.payload.error).finally(() => {
-            this.reviving = undefined;
-            revived();
-          });
+          const reviving = new Promise<void>((resolve) => (revived = resolve));
+          this.reviving = reviving;
+          void this.revive(handle, e.payload.error)
+            .catch(() => undefined)
+            .finally(() => {
+              if (this.reviving === reviving) this.reviving = undefined;
+              revived();
+            });
           return;
         }
         o.onCrash?.(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
@@ -243,7 +248,15 @@ export class GroupConsumer {
     this.consumer = undefined;
     const lost = this.held;
     this.held = [];
-    if (lost.length > 0) o.onRevoked?.(lost, 'lost');
+    // A callback that throws must not end the revival.
+    const tell = (fn: () => void) => {
+      try {
+        fn();
+      } catch {
+        // the callback's own failure; the consumer's life goes on
+      }
+    };
+    if (lost.length > 0) tell(() => o.onRevoked?.(lost, 'lost'));
     for (let attempt = 1; !this.stopRequested; attempt++) {
       const waitMs = Math.min(REVIVE_MAX_MS, REVIVE_FIRST_MS * 2 ** (attempt - 1));
       const what = attempt === 1 ? 'crashed and kafkajs will not restart it' : `could not be started again (attempt ${attempt - 1})`;
@@ -251,7 +264,7 @@ export class GroupConsumer {
         const timer = setTimeout(resolve, waitMs);
         this.wake = () => (clearTimeout(timer), resolve());
       });
-      o.onCrash?.(new TransportError(`consumer of "${o.topic}" ${what}; starting a new one in ${waitMs} ms`, cause), true);
+      tell(() => o.onCrash?.(new TransportError(`consumer of "${o.topic}" ${what}; starting a new one in ${waitMs} ms`, cause), true));
       await paused;
       this.wake = undefined;
       if (this.stopRequested) return;

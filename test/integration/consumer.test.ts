@@ -65,7 +65,10 @@ test.each([
     maxWaitTimeInMs: 100,
     revive,
     onCrash: (e, restarting) => crashes.push({ message: e.message, restarting }),
-    onRevoked: (partitions, reason) => revoked.push({ partitions, reason }),
+    onRevoked: (partitions, reason) => {
+      revoked.push({ partitions, reason });
+      if (reason === 'lost') throw new Error('a user hook that fails'); // does not end the revival
+    },
   });
   try {
     await consumer.start(async (m) => {
@@ -75,53 +78,79 @@ test.each([
     expect(consumer.assignment).toEqual([0]);
     await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
     await waitFor(() => crashes.length > 0, 'the crash', 60000);
-    if (!revive) {
+    if (revive) {
+      expect(crashes[0]).toEqual({ message: `consumer of "${topic}" crashed and kafkajs will not restart it; starting a new one in 1000 ms: KafkaJSNonRetriableError: the handler failed`, restarting: true });
+      expect(revoked).toEqual([{ partitions: [0], reason: 'lost' }]);
+      await waitFor(() => seen.length === 2, 'the message read again by the new consumer', 60000);
+      expect(seen).toEqual(['m0', 'm0']); // not committed by the crashed one: not lost
+      expect(consumer.revivals).toBe(1);
+      expect(consumer.assignment).toEqual([0]);
+      await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm1' }]));
+      await waitFor(() => seen.length === 3, 'the next message', 60000);
+      expect(seen[2]).toBe('m1');
+      expect(crashes.filter((c) => c.message.includes('will not restart'))).toHaveLength(1);
+    } else {
       expect(crashes).toEqual([{ message: `consumer of "${topic}" crashed and stopped: KafkaJSNonRetriableError: the handler failed`, restarting: false }]);
       expect(seen).toEqual(['m0']);
-      return;
+      expect(consumer.revivals).toBe(0);
     }
-    expect(crashes[0]).toEqual({ message: `consumer of "${topic}" crashed and kafkajs will not restart it; starting a new one in 1000 ms: KafkaJSNonRetriableError: the handler failed`, restarting: true });
-    expect(revoked).toEqual([{ partitions: [0], reason: 'lost' }]);
-    await waitFor(() => seen.length === 2, 'the message read again by the new consumer', 60000);
-    expect(seen).toEqual(['m0', 'm0']); // not committed by the crashed one: not lost
-    expect(consumer.revivals).toBe(1);
-    expect(consumer.assignment).toEqual([0]);
-    await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm1' }]));
-    await waitFor(() => seen.length === 3, 'the next message', 60000);
-    expect(seen[2]).toBe('m1');
-    expect(crashes).toHaveLength(1);
   } finally {
     await consumer.stop();
   }
   expect(await members(groupId)).toBe(0);
 }, 120000);
 
-test('stop() as a revival begins: no new consumer starts, and the group has no member', async () => {
-  const [topic] = await createTopics(testName('consumer'));
-  const groupId = testName('revive-stop');
-  const crashes: string[] = [];
-  let stopped: Promise<void> | undefined;
-  const consumer = new GroupConsumer(kafka, {
-    groupId,
-    topic: topic!,
-    fromBeginning: true,
-    autoCommit: true,
-    joinTimeoutMs: 60000,
-    maxWaitTimeInMs: 100,
-    revive: true,
-    onCrash: (e) => {
-      crashes.push(e.message);
-      stopped ??= consumer.stop(); // the revival is told first, then waits its 1 s
-    },
+describe('stop() during a revival: no new consumer is left, and the group has no member', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A consumer whose handler always fails, so that every message crashes it (kafkajs will not restart it). */
+  function failing(groupId: string, topic: string, onCrash: (message: string) => void): GroupConsumer {
+    return new GroupConsumer(kafka, { groupId, topic, fromBeginning: true, autoCommit: true, joinTimeoutMs: 60000, maxWaitTimeInMs: 100, revive: true, onCrash: (e) => onCrash(e.message) });
+  }
+
+  test('as it begins (from onCrash, before its pause)', async () => {
+    const [topic] = await createTopics(testName('consumer'));
+    const groupId = testName('revive-stop');
+    const created = jest.spyOn(kafka, 'consumer');
+    const crashes: string[] = [];
+    let stopped: Promise<void> | undefined;
+    const consumer = failing(groupId, topic!, (message) => {
+      crashes.push(message);
+      stopped ??= consumer.stop();
+    });
+    await consumer.start(async () => {
+      throw new TypeError('the handler failed');
+    });
+    await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
+    await waitFor(() => stopped !== undefined, 'the crash', 60000);
+    await stopped;
+    expect(crashes).toEqual([expect.stringContaining('starting a new one in 1000 ms')]);
+    expect(created).toHaveBeenCalledTimes(1); // no new kafkajs consumer
+    expect(consumer.revivals).toBe(0);
+    expect(consumer.assignment).toEqual([]);
+    expect(await members(groupId)).toBe(0);
   });
-  await consumer.start(async () => {
-    throw new TypeError('the handler failed');
+
+  test("while the new consumer starts (its connect under way)", async () => {
+    const [topic] = await createTopics(testName('consumer'));
+    const groupId = testName('revive-stop');
+    let stopped: Promise<void> | undefined;
+    const consumer = failing(groupId, topic!, () => undefined);
+    const create = kafka.consumer.bind(kafka);
+    const created = jest.spyOn(kafka, 'consumer').mockImplementation((config) => {
+      const c = create(config);
+      if (created.mock.calls.length === 2) setImmediate(() => (stopped = consumer.stop()));
+      return c;
+    });
+    await consumer.start(async () => {
+      throw new TypeError('the handler failed');
+    });
+    await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
+    await waitFor(() => stopped !== undefined, 'the revival to create its consumer', 60000);
+    await stopped;
+    expect(created).toHaveBeenCalledTimes(2);
+    expect(consumer.revivals).toBe(0); // its start was ended
+    expect(consumer.assignment).toEqual([]);
+    expect(await members(groupId)).toBe(0);
   });
-  await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
-  await waitFor(() => stopped !== undefined, 'the crash', 60000);
-  await stopped;
-  expect(crashes).toEqual([expect.stringContaining('starting a new one in 1000 ms')]);
-  expect(consumer.revivals).toBe(0); // stop() waited for the revival to end: none can start later
-  expect(consumer.assignment).toEqual([]);
-  expect(await members(groupId)).toBe(0);
 });
