@@ -1,0 +1,66 @@
+/**
+ * Interop: a real Spring Kafka service (Spring Boot, `@KafkaListener` +
+ * `@SendTo`, test/fixtures/spring-service) serves a node of a kafka-fusion
+ * DAG, unchanged. The node is called with `wire: 'headers'`: the args as the
+ * bare JSON body the listener reads, Spring's kafka_correlationId and
+ * kafka_replyTopic headers. Spring sends the listener's return value to
+ * kafka_replyTopic and echoes kafka_correlationId; the reply (a bare
+ * StringSerializer body) is read as it comes.
+ *
+ * Both reply modes: unlike NestJS's kafkajs producer (kafkajs #1622), Spring's
+ * Java producer forgets a deleted topic, so ephemeral return topics, each
+ * deleted after its call, do not break it.
+ */
+import type { DepsMap } from '../../src/dag';
+import { RemoteError } from '../../src/errors';
+import type { ReplyMode } from '../../src/kafka/calls';
+import { brokers, createTopics, testName } from '../helpers/broker';
+import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
+import { buildSpringService, startSpringService } from '../fixtures/spring-service';
+
+// The first build on a machine downloads Spring Boot from Maven Central.
+beforeAll(() => buildSpringService(), 600000);
+afterEach(closeAllAndCheckTopics);
+
+test.each<[ReplyMode]>([['ephemeral'], ['instance']])(
+  'a Spring @KafkaListener + @SendTo service serves one node of a DAG (%s return topics): results flow on, headers reach it',
+  async (replyMode) => {
+    const [productTopic] = await createTopics(testName('spring-product'));
+    const spring = await startSpringService(brokers, productTopic!, testName('spring'));
+    closeAfterTest(spring.close);
+    const twice = await startService<number[], number>((args) => 2 * (args[0] as unknown as { product: number }).product);
+    const orchestrator = await startReactor<number[], unknown>(
+      (m): DepsMap => ({
+        product: { topic: productTopic!, args: m.value, wire: 'headers', replyMode },
+        twice: { topic: twice.topic, args: [], deps: ['product'] },
+      }),
+      (_m, r) => r,
+    );
+    const pipeline = await startPipeline();
+
+    for (let i = 1; i <= 4; i++) {
+      await expect(pipeline.request(orchestrator.topic, [2, 3, i], { headers: { tenant: `t-${i}` } })).resolves.toEqual({
+        product: { product: 6 * i, tenant: `t-${i}` }, // the tenant header reached the Spring listener
+        twice: 12 * i,
+      });
+    }
+    expect(spring.served).toEqual(['[2,3,1]', '[2,3,2]', '[2,3,3]', '[2,3,4]']); // each request once, its body the bare args
+  },
+  240000,
+);
+
+test('a Spring listener that throws sends no reply (no error convention in Spring): the call ends at its timeout, named', async () => {
+  const [productTopic] = await createTopics(testName('spring-product'));
+  const spring = await startSpringService(brokers, productTopic!, testName('spring'));
+  closeAfterTest(spring.close);
+  const orchestrator = await startReactor<number[], unknown>(
+    (m): DepsMap => ({ product: { topic: productTopic!, args: m.value, wire: 'headers', replyMode: 'instance' } }),
+    (_m, r) => r,
+    { callTimeoutMs: 5000 },
+  );
+  const pipeline = await startPipeline();
+  await expect(pipeline.request(orchestrator.topic, [2, 3])).resolves.toEqual({ product: { product: 6 } });
+  const error = (await pipeline.request(orchestrator.topic, [1, -2], { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
+  expect(error).toBeInstanceOf(RemoteError);
+  expect(error.remote.message).toMatch(new RegExp(`^node "product" failed: CallTimeoutError: node "product": no reply from topic "${productTopic}" within 5000 ms`));
+}, 240000);
