@@ -1,5 +1,7 @@
 import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { TransportError } from '../errors';
+import { INTEROP_HEADERS } from '../protocol/headers';
+import type { InteropBytes } from '../protocol/wire';
 import { handleBatchConcurrently } from './batch';
 
 export interface InboundMessage {
@@ -9,6 +11,8 @@ export interface InboundMessage {
   key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
+  /** Interop headers' raw bytes, when present (Spring writes its correlation id and reply partition in binary). */
+  interopBytes: InteropBytes;
   timestamp: string;
 }
 
@@ -66,8 +70,18 @@ function inbound(topic: string, partition: number, message: KafkaMessage): Inbou
     key: message.key === null ? null : message.key.toString('utf8'),
     value: message.value,
     headers: headersOf(message.headers as Record<string, unknown> | undefined),
+    interopBytes: interopBytesOf(message.headers as Record<string, unknown> | undefined),
     timestamp: message.timestamp,
   };
+}
+
+function interopBytesOf(raw: Record<string, unknown> | undefined): InteropBytes {
+  const id = raw?.[INTEROP_HEADERS.correlationId];
+  const partition = raw?.[INTEROP_HEADERS.replyPartition];
+  const out: InteropBytes = {};
+  if (Buffer.isBuffer(id)) out.correlationId = id;
+  if (Buffer.isBuffer(partition)) out.replyPartition = partition;
+  return out;
 }
 
 function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {

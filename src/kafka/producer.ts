@@ -8,7 +8,10 @@ export interface OutboundMessage {
   key?: string | null;
   /** Bytes are sent as they are (a dead letter keeps the original value); null is a tombstone. */
   value: string | Buffer | null;
-  headers?: Record<string, string>;
+  /** Text, or bytes as they are (a foreign caller's binary correlation id, echoed). */
+  headers?: Record<string, string | Buffer>;
+  /** The partition to write to; by default the key's (or any, without a key). */
+  partition?: number;
 }
 
 /**

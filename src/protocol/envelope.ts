@@ -91,7 +91,18 @@ function optionalString(obj: Record<string, unknown>, field: string, what: strin
 
 /** Untrusted bytes → request envelope, or ProtocolError saying what is wrong. */
 export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
-  const obj = parseObject(value, 'request');
+  return requestFromObject(parseObject(value, 'request'));
+}
+
+/** An envelope's correlation id, if `parsed` JSON is an object that has one (a string). */
+export function envelopeCorrelationId(parsed: unknown): string | undefined {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const id = (parsed as Record<string, unknown>)[FIELDS.correlationId];
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** A parsed JSON object → request envelope, or ProtocolError saying what is wrong. */
+export function requestFromObject(obj: Record<string, unknown>): RequestEnvelope {
   if (!(FIELDS.data in obj)) throw new ProtocolError(`request has no "${FIELDS.data}" field`);
   const request: RequestEnvelope = { data: obj[FIELDS.data] };
   const returnTopic = optionalString(obj, FIELDS.returnTopic, 'request');

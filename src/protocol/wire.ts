@@ -12,11 +12,14 @@
  *   registry serde or a NestJS `@MessagePattern` handler expects to read.
  *
  * A reply is read in whichever format it came: ours (either), or a NestJS or
- * Spring reply (a bare body with the correlation id in its header).
+ * Spring reply (a bare body with the correlation id in its header). So is a
+ * request: a NestJS `ClientKafka` or Spring `ReplyingKafkaTemplate` request
+ * (a bare body, `kafka_correlationId` and `kafka_replyTopic` in headers) is
+ * answered in the headers format, which both read.
  */
 import { ConfigError, ProtocolError, type WireError } from '../errors';
 import { encodeWith, encodingProblem, JSON_CODEC, type Codec, type WireFormat } from './codec';
-import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, type RequestEnvelope, wireErrorOf } from './envelope';
+import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, envelopeCorrelationId, requestFromObject, type RequestEnvelope, wireErrorOf } from './envelope';
 import { INTEROP_HEADERS, isProtocolHeader, WIRE_HEADERS } from './headers';
 
 export { WIRE_FORMATS, type WireFormat } from './codec';
@@ -88,6 +91,20 @@ export async function encodeRequestMessage(request: RequestEnvelope, encoding: E
 /** A request as read, with the encoding its reply is written in. */
 export interface InboundRequest extends RequestEnvelope {
   encoding: Encoding;
+  /** A foreign caller's correlation id as it came (Spring's is 16 binary bytes): its reply echoes these bytes. */
+  correlationIdBytes?: Buffer;
+  /** The return topic's partition the caller listens on (`kafka_replyPartition`), when it named one. */
+  replyPartition?: number;
+}
+
+/**
+ * Raw bytes of the interop headers a foreign caller may write in binary:
+ * Spring's correlation id (16 bytes) and reply partition (a 4-byte
+ * big-endian int; NestJS writes it as decimal text).
+ */
+export interface InteropBytes {
+  correlationId?: Buffer;
+  replyPartition?: Buffer;
 }
 
 /** The codec that reads `contentType`: the receiver's own, or JSON; undefined if neither. */
@@ -112,10 +129,70 @@ async function decodePayload(codec: Codec, value: Buffer | null, what: string): 
   }
 }
 
-/** Untrusted message → request, or ProtocolError saying what is wrong. `own` decodes the `headers` format besides JSON. */
-export async function decodeRequestMessage(value: Buffer | null, headers: Record<string, string>, own: Codec): Promise<InboundRequest> {
+/** A bare JSON body, as NestJS and Spring (StringSerializer) write one: parsed, or its text when it is not JSON; nothing is null. */
+function bareJson(value: Buffer | null): unknown {
+  if (value === null || value.length === 0) return null;
+  const text = value.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** `kafka_replyPartition`: decimal text (NestJS) or a 4-byte big-endian int (Spring). */
+function replyPartitionOf(bytes: Buffer | undefined, text: string | undefined): number | undefined {
+  if (bytes === undefined && text === undefined) return undefined;
+  const n = bytes !== undefined && bytes.length === 4 && !/^\d{4}$/.test(bytes.toString('latin1')) ? bytes.readInt32BE(0) : Number((bytes ?? Buffer.from(text!)).toString('utf8'));
+  if (!Number.isInteger(n) || n < 0) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyPartition} is not a partition number`);
+  return n;
+}
+
+/**
+ * A request without a content type whose route is in headers
+ * (`kafka_replyTopic`, `kafka_correlationId`): ours in the envelope format
+ * when its value is an envelope naming that same id (ours carry both), else
+ * a NestJS or Spring caller's bare body, answered in bare JSON. A value that
+ * looks like an envelope but is not JSON is a corrupt one of ours, refused.
+ * One JSON parse either way.
+ */
+function routedRequest(value: Buffer | null, headers: Record<string, string>, bytes: InteropBytes, returnTopic: string, headerId: string): InboundRequest {
+  let data: unknown = null;
+  if (value !== null && value.length > 0) {
+    const text = value.toString('utf8');
+    try {
+      data = JSON.parse(text) as unknown;
+    } catch {
+      if (value[0] === 0x7b /* { */) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING }; // throws its ProtocolError
+      data = text;
+    }
+    if (envelopeCorrelationId(data) === headerId) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
+  }
+  optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
+  optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
+  // An id that is not text (Spring's binary one) is named in hex; the reply echoes its bytes.
+  const idBytes = bytes.correlationId;
+  const correlationId = idBytes !== undefined && !Buffer.from(headerId, 'utf8').equals(idBytes) ? idBytes.toString('hex') : headerId;
+  const request: InboundRequest = { data, encoding: BARE_JSON, returnTopic, correlationId };
+  if (idBytes !== undefined) request.correlationIdBytes = idBytes;
+  const partition = replyPartitionOf(bytes.replyPartition, headers[INTEROP_HEADERS.replyPartition]);
+  if (partition !== undefined) request.replyPartition = partition;
+  return request;
+}
+
+/**
+ * Untrusted message → request, or ProtocolError saying what is wrong. `own`
+ * decodes the `headers` format besides JSON; `bytes` are the raw interop
+ * headers, for a foreign (NestJS or Spring) caller.
+ */
+export async function decodeRequestMessage(value: Buffer | null, headers: Record<string, string>, own: Codec, bytes: InteropBytes = {}): Promise<InboundRequest> {
   const contentType = headers[WIRE_HEADERS.contentType];
-  if (contentType === undefined) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING };
+  if (contentType === undefined) {
+    const returnTopic = headers[INTEROP_HEADERS.replyTopic];
+    const headerId = headers[INTEROP_HEADERS.correlationId];
+    if (returnTopic === undefined || headerId === undefined) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING };
+    return routedRequest(value, headers, bytes, returnTopic, headerId);
+  }
   const codec = codecFor(contentType, own);
   if (codec === undefined) throw new ProtocolError(`request is ${JSON.stringify(contentType)}, which this service does not decode (its codec is ${own.contentType})`);
   const request: InboundRequest = { data: await decodePayload(codec, value, 'request'), encoding: { codec, wire: 'headers' } };
@@ -222,13 +299,7 @@ export async function replyContent(reply: InboundReply, codec: Codec): Promise<R
     // it; with JSON, a body that is not JSON (Spring's StringSerializer) is
     // its text.
     if (codec !== JSON_CODEC) return { result: await decodePayload(codec, reply.payload, 'reply') };
-    if (reply.payload === null || reply.payload.length === 0) return { result: null };
-    const text = reply.payload.toString('utf8');
-    try {
-      return { result: JSON.parse(text) as unknown };
-    } catch {
-      return { result: text };
-    }
+    return { result: bareJson(reply.payload) };
   }
   const reader = codecFor(reply.contentType, codec);
   if (reader === undefined) throw new ProtocolError(`reply is ${JSON.stringify(reply.contentType)}, but this call decodes ${codec.contentType}`);

@@ -231,7 +231,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     this.events.emit('received', () => ({ ...ref }));
     let request: InboundRequest;
     try {
-      request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec);
+      request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec, raw.interopBytes);
     } catch (e) {
       await this.tellUnreadable(raw, e);
       return this.deadLetter(raw, e);
@@ -283,7 +283,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         work.done();
       }
       // A reply that cannot be written throws from here (the message is read again).
-      const written = await this.reply(raw, message, request.encoding, outcome);
+      const written = await this.reply(raw, message, request, outcome);
       if (written.status === 'expired') span.addEvent('not answered: its caller had stopped waiting');
       if ('result' in outcome && written.status !== 'dead-lettered') {
         this.options.subject?.next({ message, result: outcome.result, plan, run } as ReactorOutput<T, R>);
@@ -377,7 +377,7 @@ export class ReactorElements<T = unknown, R = unknown> {
    * dead-lettered, and the caller is sent an error saying so instead of
    * waiting for its deadline; so is a result the codec cannot encode.
    */
-  private async reply(raw: InboundMessage, message: ReactorMessage<T>, encoding: Encoding, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError }> {
+  private async reply(raw: InboundMessage, message: ReactorMessage<T>, request: InboundRequest, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError }> {
     const topic = message.returnTopic;
     if (topic === undefined) return { status: 'none' };
     // Nobody is waiting any more; its return topic is being deleted.
@@ -388,9 +388,16 @@ export class ReactorElements<T = unknown, R = unknown> {
     const id = this.correlationOf(message);
     const headers = travelling(raw.headers);
     const producers = this.transport!.producers;
+    const { correlationIdBytes, replyPartition } = request;
     const write = async (o: ReplyContent) => {
-      const { value, headers: h } = await encodeReplyMessage(id, o, encoding, headers);
-      await producers.sendReply(topic, { key: message.key, value, headers: h });
+      const { value, headers: h } = await encodeReplyMessage(id, o, request.encoding, headers);
+      // A foreign caller's id goes back as it came (Spring's is binary), on the partition it listens to.
+      await producers.sendReply(topic, {
+        key: message.key,
+        value,
+        headers: correlationIdBytes === undefined ? h : { ...h, [INTEROP_HEADERS.correlationId]: correlationIdBytes },
+        ...(replyPartition !== undefined && { partition: replyPartition }),
+      });
     };
     let failure: FusionError;
     try {

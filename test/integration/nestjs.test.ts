@@ -15,7 +15,7 @@ import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
 import { brokers, createTopics, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
-import { startNestService } from '../fixtures/nest-service';
+import { startNestClient, startNestService } from '../fixtures/nest-service';
 
 afterEach(closeAllAndCheckTopics);
 
@@ -42,4 +42,30 @@ test('a NestJS @MessagePattern service serves one node of a DAG: results flow on
   const error = (await pipeline.request(orchestrator.topic, [1, -2]).catch((e: unknown) => e)) as RemoteError;
   expect(error).toBeInstanceOf(RemoteError);
   expect(error.remote.message).toBe('node "sum" failed: RemoteError: node "sum" (topic "' + sumTopic + '") replied with Error: negative numbers are not summed');
+});
+
+test('a NestJS ClientKafka calls a Reactor as it would a NestJS service: the DAG result comes back, headers reach procFn, an error is a Nest error', async () => {
+  const [mainTopic] = await createTopics(testName('nest-caller'));
+  const [replyTopic] = await createTopics(`${mainTopic}.reply`); // NestJS replies on <pattern>.reply
+  const twice = await startService<number[], number>((args) => 2 * args[0]!);
+  const tenants: (string | undefined)[] = [];
+  const orchestrator = await startReactor<number[], unknown>(
+    (m): DepsMap => ({ twice: { topic: twice.topic, args: [m.value.reduce((a, b) => a + b, 0)] } }),
+    (m, r) => {
+      tenants.push(m.headers.tenant);
+      if (m.value.some((n) => n < 0)) throw new Error('negative numbers are not summed');
+      return { sum: r.twice };
+    },
+    { mainTopic, returnTopicAllowList: [replyTopic!] },
+  );
+  const nest = await startNestClient(brokers, orchestrator.topic, testName('nest-client'));
+  closeAfterTest(nest.close);
+
+  for (let i = 1; i <= 3; i++) {
+    await expect(nest.request({ value: [1, i], headers: { tenant: `t-${i}` } })).resolves.toEqual({ sum: 2 * (1 + i) });
+  }
+  await expect(nest.request([2, 3])).resolves.toEqual({ sum: 10 }); // plain data, no headers
+  expect(tenants).toEqual(['t-1', 't-2', 't-3', undefined]);
+  await expect(nest.request([1, -2])).rejects.toEqual({ name: 'Error', message: 'negative numbers are not summed' });
+  expect(orchestrator.els.deadLettered).toBe(0);
 });

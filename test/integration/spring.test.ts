@@ -10,13 +10,16 @@
  * Both reply modes: unlike NestJS's kafkajs producer (kafkajs #1622), Spring's
  * Java producer forgets a deleted topic, so ephemeral return topics, each
  * deleted after its call, do not break it.
+ *
+ * And the other way: a Spring `ReplyingKafkaTemplate` calls a Reactor as it
+ * would a Spring service (a bare body; its binary correlation id, echoed).
  */
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
 import type { ReplyMode } from '../../src/kafka/calls';
 import { brokers, createTopics, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
-import { buildSpringService, startSpringService } from '../fixtures/spring-service';
+import { buildSpringService, startSpringCaller, startSpringService } from '../fixtures/spring-service';
 
 // The first build on a machine downloads Spring Boot from Maven Central.
 beforeAll(() => buildSpringService(), 600000);
@@ -63,4 +66,31 @@ test('a Spring listener that throws sends no reply (no error convention in Sprin
   const error = (await pipeline.request(orchestrator.topic, [1, -2], { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
   expect(error).toBeInstanceOf(RemoteError);
   expect(error.remote.message).toMatch(new RegExp(`^node "product" failed: CallTimeoutError: node "product": no reply from topic "${productTopic}" within 5000 ms`));
+}, 240000);
+
+test('a Spring ReplyingKafkaTemplate calls a Reactor as it would a Spring service: the DAG result comes back by its binary correlation id; an error, through its reply error checker', async () => {
+  const [mainTopic] = await createTopics(testName('spring-caller'));
+  const [replyTopic] = await createTopics(`${mainTopic}.replies`);
+  const twice = await startService<number[], number>((args) => 2 * args[0]!);
+  const seen: { tenant?: string; correlationId?: string }[] = [];
+  const orchestrator = await startReactor<number[], unknown>(
+    (m): DepsMap => ({ twice: { topic: twice.topic, args: [m.value.reduce((a, b) => a + b, 0)] } }),
+    (m, r) => {
+      seen.push({ tenant: m.headers.tenant, correlationId: m.correlationId });
+      if (m.value.some((n) => n < 0)) throw new Error('negative numbers are not summed');
+      return { sum: r.twice };
+    },
+    { mainTopic, returnTopicAllowList: [replyTopic!] },
+  );
+  const spring = await startSpringCaller(brokers, orchestrator.topic, replyTopic!, testName('spring-caller'));
+  closeAfterTest(spring.close);
+
+  for (let i = 1; i <= 3; i++) {
+    expect(await spring.request(`t-${i}`, `[1,${i}]`)).toEqual({ reply: JSON.stringify({ sum: 2 * (1 + i) }) });
+  }
+  expect(seen.map((s) => s.tenant)).toEqual(['t-1', 't-2', 't-3']);
+  // Spring's ids are 16 binary bytes: the Reactor names them in hex (and echoes the bytes).
+  for (const s of seen) expect(s.correlationId).toMatch(/^[0-9a-f]{32}$/);
+  expect(await spring.request('t-4', '[1,-2]')).toEqual({ error: JSON.stringify({ name: 'Error', message: 'negative numbers are not summed' }) });
+  expect(orchestrator.els.deadLettered).toBe(0);
 }, 240000);

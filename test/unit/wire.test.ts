@@ -109,6 +109,48 @@ describe('requests', () => {
     expect(await decodeRequestMessage(null, { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: '1764100000000.5' }, JSON_CODEC)).toEqual({ data: null, deadline: 1764100000000, encoding: BARE_JSON });
   });
 
+  describe('from a NestJS ClientKafka or Spring ReplyingKafkaTemplate caller (a bare body, the route in headers)', () => {
+    const route = { [INTEROP_HEADERS.correlationId]: 'c-1', [INTEROP_HEADERS.replyTopic]: 'math.sum.reply' };
+    test('NestJS: bare JSON, its reply partition as decimal text; answered in bare JSON', async () => {
+      const headers = { ...route, [INTEROP_HEADERS.replyPartition]: '3' };
+      expect(await decodeRequestMessage(Buffer.from('[1,2]'), headers, msgpack, { correlationId: Buffer.from('c-1'), replyPartition: Buffer.from('3') })).toEqual({
+        data: [1, 2],
+        encoding: BARE_JSON,
+        returnTopic: 'math.sum.reply',
+        correlationId: 'c-1',
+        correlationIdBytes: Buffer.from('c-1'),
+        replyPartition: 3,
+      });
+    });
+    test("Spring: a binary correlation id (named in hex, its bytes kept to be echoed) and a 4-byte partition", async () => {
+      const id = Buffer.from('00ff10203040506070808090a0b0c0d0', 'hex');
+      const headers = { ...route, [INTEROP_HEADERS.correlationId]: id.toString('utf8'), [INTEROP_HEADERS.replyPartition]: '\u0000\u0000\u0000\u0002' };
+      const request = await decodeRequestMessage(Buffer.from('"text, not JSON"'), headers, JSON_CODEC, { correlationId: id, replyPartition: Buffer.from([0, 0, 0, 2]) });
+      expect(request).toMatchObject({ data: 'text, not JSON', correlationId: id.toString('hex'), replyPartition: 2, encoding: BARE_JSON });
+      expect(request.correlationIdBytes!.equals(id)).toBe(true);
+    });
+    test('a body that is not JSON is its text; no body is null; a JSON object is data, even one with a data field', async () => {
+      expect((await decodeRequestMessage(Buffer.from('hello'), route, JSON_CODEC)).data).toBe('hello');
+      expect((await decodeRequestMessage(null, route, JSON_CODEC)).data).toBeNull();
+      expect((await decodeRequestMessage(Buffer.from('{"data":5}'), route, JSON_CODEC)).data).toEqual({ data: 5 });
+    });
+    test('our own envelope request, which carries the same headers, is still ours', async () => {
+      const ours = await encodeRequestMessage({ data: 7, returnTopic: 'kafka-fusion.reply.x', correlationId: 'c-9' }, DEFAULT_ENCODING);
+      const request = await decodeRequestMessage(Buffer.from(ours.value as string), ours.headers, JSON_CODEC);
+      expect(request).toEqual({ data: 7, returnTopic: 'kafka-fusion.reply.x', correlationId: 'c-9', encoding: DEFAULT_ENCODING });
+    });
+    test('an envelope of ours that is corrupt, or wrong, is refused as ours, not read as a bare body', async () => {
+      await expect(decodeRequestMessage(Buffer.from('{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
+      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": "c-1", "deadline": "soon"}'), route, JSON_CODEC)).rejects.toThrow('request: "deadline" must be a positive number');
+    });
+    test.each<[string, Record<string, string>, string]>([
+      ['a reply partition that is not a number', { ...route, [INTEROP_HEADERS.replyPartition]: 'x' }, 'request: header kafka_replyPartition is not a partition number'],
+      ['an empty correlation id', { ...route, [INTEROP_HEADERS.correlationId]: '' }, 'request: header kafka_correlationId is empty'],
+    ])('%s is a ProtocolError', async (_what, headers, message) => {
+      await expect(decodeRequestMessage(Buffer.from('1'), headers, JSON_CODEC)).rejects.toThrow(new ProtocolError(message));
+    });
+  });
+
   test('protocol headers and Spring type hints never travel on; user headers and trace context do', () => {
     expect(travellingHeaders({ tenant: 't', traceparent: 'tp', kafka_correlationId: 'c', kafka_replyTopic: 'r', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' })).toEqual({ tenant: 't', traceparent: 'tp' });
   });
