@@ -75,9 +75,12 @@ function inbound(topic: string, partition: number, message: KafkaMessage): Inbou
   };
 }
 
+const NO_INTEROP_BYTES: InteropBytes = Object.freeze({});
+
 function interopBytesOf(raw: Record<string, unknown> | undefined): InteropBytes {
   const id = raw?.[INTEROP_HEADERS.correlationId];
   const partition = raw?.[INTEROP_HEADERS.replyPartition];
+  if (!Buffer.isBuffer(id) && !Buffer.isBuffer(partition)) return NO_INTEROP_BYTES;
   const out: InteropBytes = {};
   if (Buffer.isBuffer(id)) out.correlationId = id;
   if (Buffer.isBuffer(partition)) out.replyPartition = partition;

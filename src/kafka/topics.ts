@@ -194,6 +194,18 @@ export class TopicAdmin {
     await admin.deleteGroups(groupIds).catch(() => undefined);
   }
 
+  /** How many partitions `topic` has (0 if the broker does not know it). */
+  async partitionCount(topic: string): Promise<number> {
+    const admin = await this.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return topics[0]?.partitions.length ?? 0;
+    } catch (e) {
+      if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
+      throw new TransportError(`could not read the metadata of "${topic}"`, e);
+    }
+  }
+
   async exists(topic: string): Promise<boolean> {
     const admin = await this.connect();
     return (await admin.listTopics()).includes(topic);

@@ -94,11 +94,10 @@ export function decodeRequest(value: Buffer | string | null): RequestEnvelope {
   return requestFromObject(parseObject(value, 'request'));
 }
 
-/** An envelope's correlation id, if `parsed` JSON is an object that has one (a string). */
-export function envelopeCorrelationId(parsed: unknown): string | undefined {
+/** What an object's `correlationId` field holds, if `parsed` JSON is an object that has the field; undefined otherwise. */
+export function envelopeCorrelationId(parsed: unknown): unknown {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const id = (parsed as Record<string, unknown>)[FIELDS.correlationId];
-  return typeof id === 'string' ? id : undefined;
+  return (parsed as Record<string, unknown>)[FIELDS.correlationId];
 }
 
 /** A parsed JSON object → request envelope, or ProtocolError saying what is wrong. */

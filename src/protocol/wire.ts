@@ -140,12 +140,25 @@ function bareJson(value: Buffer | null): unknown {
   }
 }
 
-/** `kafka_replyPartition`: decimal text (NestJS) or a 4-byte big-endian int (Spring). */
-function replyPartitionOf(bytes: Buffer | undefined, text: string | undefined): number | undefined {
+/**
+ * `kafka_replyPartition`: decimal text (NestJS) or a 4-byte big-endian int
+ * (Spring). Four printable ASCII bytes are text: as an int they would be at
+ * least 538,976,288, never a partition.
+ */
+export function replyPartitionOf(bytes: Buffer | undefined, text: string | undefined): number | undefined {
   if (bytes === undefined && text === undefined) return undefined;
-  const n = bytes !== undefined && bytes.length === 4 && !/^\d{4}$/.test(bytes.toString('latin1')) ? bytes.readInt32BE(0) : Number((bytes ?? Buffer.from(text!)).toString('utf8'));
-  if (!Number.isInteger(n) || n < 0) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyPartition} is not a partition number`);
+  const raw = bytes ?? Buffer.from(text!);
+  const printable = raw.every((b) => b >= 0x20 && b <= 0x7e);
+  const digits = raw.toString('latin1');
+  const n = !printable && raw.length === 4 ? raw.readInt32BE(0) : /^\d{1,10}$/.test(digits) ? Number(digits) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyPartition} is not a partition number`);
   return n;
+}
+
+/** A correlation id's bytes as text when they are printable ASCII, else in hex (Spring's 16 binary bytes). */
+export function correlationIdText(bytes: Buffer): string {
+  for (const b of bytes) if (b < 0x20 || b > 0x7e) return bytes.toString('hex');
+  return bytes.toString('latin1');
 }
 
 /**
@@ -163,16 +176,18 @@ function routedRequest(value: Buffer | null, headers: Record<string, string>, by
     try {
       data = JSON.parse(text) as unknown;
     } catch {
-      if (value[0] === 0x7b /* { */) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING }; // throws its ProtocolError
+      if (text.trimStart().startsWith('{')) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING }; // throws its ProtocolError
       data = text;
     }
-    if (envelopeCorrelationId(data) === headerId) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
+    // An object with our correlationId field: the header's id, or one that is not a string (refused as ours).
+    const id = envelopeCorrelationId(data);
+    if (id !== undefined && (id === headerId || typeof id !== 'string')) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
   }
   optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
   optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
   // An id that is not text (Spring's binary one) is named in hex; the reply echoes its bytes.
   const idBytes = bytes.correlationId;
-  const correlationId = idBytes !== undefined && !Buffer.from(headerId, 'utf8').equals(idBytes) ? idBytes.toString('hex') : headerId;
+  const correlationId = idBytes !== undefined ? correlationIdText(idBytes) : headerId;
   const request: InboundRequest = { data, encoding: BARE_JSON, returnTopic, correlationId };
   if (idBytes !== undefined) request.correlationIdBytes = idBytes;
   const partition = replyPartitionOf(bytes.replyPartition, headers[INTEROP_HEADERS.replyPartition]);

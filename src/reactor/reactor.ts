@@ -7,7 +7,7 @@ import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
+import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
@@ -38,6 +38,9 @@ interface Ended {
 
 /** How often a message in progress tells the group it is alive (kafkajs throttles to its heartbeat interval). */
 const HEARTBEAT_EVERY_MS = 1000;
+/** How long a reply topic's partition count is trusted, and how many are kept (see checkedPartition). */
+const PARTITION_COUNT_TTL_MS = 60000;
+const PARTITION_COUNTS_KEPT = 1000;
 
 /**
  * A Reactor: consumes a main topic; for each message runs the calls its
@@ -62,6 +65,7 @@ export class ReactorElements<T = unknown, R = unknown> {
   expired = 0;
 
   private readonly events: EventHub<ReactorEvents>;
+  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
   private readonly meters: Metrics;
   private readonly callInstruments: CallInstruments<CallRef>;
   /** How dependency calls are written, unless a node says otherwise. */
@@ -363,6 +367,24 @@ export class ReactorElements<T = unknown, R = unknown> {
     return message.correlationId ?? `${message.topic}-${message.partition}-${message.offset}`;
   }
 
+  /**
+   * The partition a foreign caller named for its reply, checked against its
+   * reply topic: kafkajs drops a message to a partition it does not know
+   * without an error, so the caller would wait for nothing. Counts are
+   * cached a minute (reply topics of NestJS and Spring callers are stable).
+   */
+  private async checkedPartition(topic: string, partition: number | undefined): Promise<number | undefined> {
+    if (partition === undefined) return undefined;
+    let known = this.partitionCounts.get(topic);
+    if (known === undefined || Date.now() - known.at >= PARTITION_COUNT_TTL_MS) {
+      known = { count: await this.transport!.admin.partitionCount(topic), at: Date.now() };
+      if (this.partitionCounts.size >= PARTITION_COUNTS_KEPT) this.partitionCounts.clear();
+      this.partitionCounts.set(topic, known);
+    }
+    if (partition >= known.count) throw new ProtocolError(`${INTEROP_HEADERS.replyPartition} ${partition} is not a partition of "${topic}" (it has ${known.count}); nothing was written to it`);
+    return partition;
+  }
+
   /** Only allow-listed topics, and never this Reactor's own main or dead-letter topic. */
   private mayReplyTo(topic: string): boolean {
     const o = this.options;
@@ -388,7 +410,18 @@ export class ReactorElements<T = unknown, R = unknown> {
     const id = this.correlationOf(message);
     const headers = travelling(raw.headers);
     const producers = this.transport!.producers;
-    const { correlationIdBytes, replyPartition } = request;
+    const { correlationIdBytes } = request;
+    let replyPartition: number | undefined;
+    try {
+      replyPartition = await this.checkedPartition(topic, request.replyPartition);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) {
+        this.options.onError(e);
+        throw e; // the topic's metadata could not be read: the message is read again
+      }
+      await this.deadLetter(raw, e);
+      return { status: 'dead-lettered', error: e };
+    }
     const write = async (o: ReplyContent) => {
       const { value, headers: h } = await encodeReplyMessage(id, o, request.encoding, headers);
       // A foreign caller's id goes back as it came (Spring's is binary), on the partition it listens to.
@@ -441,7 +474,20 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       // Bare JSON with the error in headers: what any caller reads (a kafka-fusion one in either format, a NestJS one).
       const { value, headers } = await encodeReplyMessage(id, { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
-      await this.transport!.producers.sendReply(topic, { key: raw.key, value, headers });
+      // A foreign caller's id as it came, on its partition when that is one.
+      const idBytes = raw.interopBytes.correlationId;
+      let partition: number | undefined;
+      try {
+        partition = await this.checkedPartition(topic, replyPartitionOf(raw.interopBytes.replyPartition, raw.headers[INTEROP_HEADERS.replyPartition]));
+      } catch {
+        partition = undefined;
+      }
+      await this.transport!.producers.sendReply(topic, {
+        key: raw.key,
+        value,
+        headers: idBytes === undefined ? headers : { ...headers, [INTEROP_HEADERS.correlationId]: idBytes },
+        ...(partition !== undefined && { partition }),
+      });
     } catch (e) {
       if (!isUnknownTopic(e)) this.options.onError(new TransportError(`could not tell "${topic}" that its request could not be read`, e));
     }
@@ -451,9 +497,13 @@ export class ReactorElements<T = unknown, R = unknown> {
   private async deadLetter(raw: InboundMessage, error: unknown): Promise<Ended> {
     const o = this.options;
     const h = DEAD_LETTER_HEADERS;
-    const headers: Record<string, string> = {
+    const reason = error instanceof Error ? error.message : String(error);
+    const headers: Record<string, string | Buffer> = {
       ...raw.headers,
-      [h.reason]: error instanceof Error ? error.message : String(error),
+      // A foreign caller's binary id and partition, as they came.
+      ...(raw.interopBytes.correlationId && { [INTEROP_HEADERS.correlationId]: raw.interopBytes.correlationId }),
+      ...(raw.interopBytes.replyPartition && { [INTEROP_HEADERS.replyPartition]: raw.interopBytes.replyPartition }),
+      [h.reason]: reason,
       [h.error]: error instanceof Error ? error.name : typeof error,
       [h.code]: isFusionError(error) ? error.code : 'KF_USER',
       [h.topic]: raw.topic,
@@ -465,7 +515,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       await this.transport!.producers.send(o.deadLetterTopic, [{ key: raw.key, value: raw.value, headers }]);
       this.deadLettered++;
-      this.events.emit('deadLettered', () => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset, reason: headers[h.reason]! }));
+      this.events.emit('deadLettered', () => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset, reason }));
       return { outcome: 'dead_lettered', error };
     } catch (e) {
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);

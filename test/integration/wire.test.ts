@@ -3,7 +3,9 @@
  * JSON and raw Kafka messages rather than with our own encoder.
  */
 import { newEphemeralTopic } from '../../src/kafka/naming';
-import { createTopics, deleteTopics } from '../helpers/broker';
+import { topicAdmin } from '../../src/kafka/topics';
+import { DEAD_LETTER_HEADERS } from '../../src/protocol/headers';
+import { connection, createTopics, deleteTopics } from '../helpers/broker';
 import { withRaw } from '../helpers/raw';
 import { closeAllAndCheckTopics, startService } from '../helpers/fusion';
 import { waitFor } from '../helpers/wait';
@@ -26,6 +28,39 @@ describe('wire protocol (docs/protocol.md)', () => {
       });
     } finally {
       await deleteTopics([replyTopic!]);
+    }
+  });
+
+  test("a NestJS or Spring request's kafka_replyPartition is honoured in either form; one that is not a partition of the reply topic is dead-lettered, not lost", async () => {
+    const svc = await startService<number[], number>((xs) => xs.reduce((a, b) => a + b, 0));
+    const replyTopic = newEphemeralTopic();
+    const admin = topicAdmin(connection);
+    try {
+      await admin.create([{ topic: replyTopic, partitions: 3 }]);
+    } finally {
+      await admin.close();
+    }
+    const springId = Buffer.from('8f1e0c7a00ff4b1d9e2a3c4d5e6f7081', 'hex');
+    try {
+      await withRaw(async ({ producers, listen }) => {
+        const replies = await listen(replyTopic);
+        const dlq = await listen(`${svc.topic}.dlq`);
+        const route = { kafka_replyTopic: replyTopic };
+        await producers.send(svc.topic, [
+          { value: '[1,2]', headers: { ...route, kafka_correlationId: 'nest-1', kafka_replyPartition: '2' } }, // NestJS: decimal text
+          { value: '[3]', headers: { ...route, kafka_correlationId: springId, kafka_replyPartition: Buffer.from([0, 0, 0, 1]) } }, // Spring: binary id, 4-byte int
+          { value: '[4]', headers: { ...route, kafka_correlationId: 'nest-2', kafka_replyPartition: '7' } },
+        ]);
+        await waitFor(() => replies.got.length === 2 && dlq.got.length === 1, 'two replies and one dead letter', 60000);
+        const nest = replies.got.find((r) => r.headers.kafka_correlationId === 'nest-1')!;
+        expect({ partition: nest.partition, value: nest.value!.toString() }).toEqual({ partition: 2, value: '3' });
+        const spring = replies.got.find((r) => r !== nest)!;
+        expect(spring.interopBytes.correlationId!.equals(springId)).toBe(true); // echoed byte for byte
+        expect({ partition: spring.partition, value: spring.value!.toString() }).toEqual({ partition: 1, value: '3' });
+        expect(dlq.got[0]!.headers[DEAD_LETTER_HEADERS.reason]).toBe(`kafka_replyPartition 7 is not a partition of "${replyTopic}" (it has 3); nothing was written to it`);
+      });
+    } finally {
+      await deleteTopics([replyTopic]);
     }
   });
 

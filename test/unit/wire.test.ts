@@ -7,7 +7,7 @@ import { ConfigError, ProtocolError } from '../../src/errors';
 import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
 import { INTEROP_HEADERS, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
 import { ReplyMatcher } from '../../src/protocol/replies';
-import { BARE_JSON, DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
+import { BARE_JSON, correlationIdText, DEFAULT_ENCODING, decodeRequestMessage, replyPartitionOf, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
 
 const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
 const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
@@ -141,7 +141,36 @@ describe('requests', () => {
     });
     test('an envelope of ours that is corrupt, or wrong, is refused as ours, not read as a bare body', async () => {
       await expect(decodeRequestMessage(Buffer.from('{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
+      await expect(decodeRequestMessage(Buffer.from(' \n{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
+      await expect(decodeRequestMessage(Buffer.from('\uFEFF{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
       await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": "c-1", "deadline": "soon"}'), route, JSON_CODEC)).rejects.toThrow('request: "deadline" must be a positive number');
+      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": 7}'), route, JSON_CODEC)).rejects.toThrow('request: "correlationId" must be a non-empty string');
+    });
+    test('a JSON object naming another correlation id is a foreign body (a business payload may have such a field)', async () => {
+      expect(await decodeRequestMessage(Buffer.from('{"correlationId": "order-9", "n": 1}'), route, JSON_CODEC)).toMatchObject({ data: { correlationId: 'order-9', n: 1 }, correlationId: 'c-1', encoding: BARE_JSON });
+    });
+    test.each<[string, Buffer | undefined, string | undefined, number]>([
+      ['NestJS decimal text', Buffer.from('12'), '12', 12],
+      ['four ASCII digits, as text', Buffer.from('1234'), '1234', 1234],
+      ['a Spring 4-byte int', Buffer.from([0, 0, 1, 2]), undefined, 258],
+      ['text alone (no bytes)', undefined, '0', 0],
+    ])('reply partition: %s', (_what, bytes, text, expected) => {
+      expect(replyPartitionOf(bytes, text)).toBe(expected);
+    });
+    test.each<[string, Buffer]>([
+      ['empty', Buffer.from('')],
+      ['hex', Buffer.from('0x10')],
+      ['spaced', Buffer.from(' 3')],
+      ['exponent', Buffer.from('1e1')],
+      ['negative int', Buffer.from([0xff, 0xff, 0xff, 0xff])],
+      ['too many digits', Buffer.from('99999999999')],
+    ])('reply partition %s is a ProtocolError', (_what, bytes) => {
+      expect(() => replyPartitionOf(bytes, bytes.toString('latin1'))).toThrow(new ProtocolError('request: header kafka_replyPartition is not a partition number'));
+    });
+    test('a correlation id is named as text when printable ASCII, else in hex (even when its bytes happen to be UTF-8)', () => {
+      expect(correlationIdText(Buffer.from('c-1'))).toBe('c-1');
+      expect(correlationIdText(Buffer.from('é', 'utf8'))).toBe('c3a9');
+      expect(correlationIdText(Buffer.from([0x00, 0x41]))).toBe('0041');
     });
     test.each<[string, Record<string, string>, string]>([
       ['a reply partition that is not a number', { ...route, [INTEROP_HEADERS.replyPartition]: 'x' }, 'request: header kafka_replyPartition is not a partition number'],
