@@ -222,16 +222,14 @@ export class GroupConsumer {
       consumer.on(consumer.events.CRASH, (e) => {
         const restarting = e.payload.restart;
         if (!restarting && o.revive && !this.stopRequested && this.consumer === consumer) {
-          // Set before revive() tells anyone, so that a stop() from onCrash waits for it.
-          let revived = () => {};
-          const reviving = new Promise<void>((resolve) => (revived = resolve));
-          this.reviving = reviving;
-          void this.revive(handle, e.payload.error)
+          // Set before revive() tells anyone (it starts a tick later), so that a stop() from onCrash waits for it.
+          const reviving: Promise<void> = Promise.resolve()
+            .then(() => this.revive(handle, e.payload.error))
             .catch(() => undefined)
             .finally(() => {
               if (this.reviving === reviving) this.reviving = undefined;
-              revived();
             });
+          this.reviving = reviving;
           return;
         }
         o.onCrash?.(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);

@@ -148,17 +148,19 @@ function bareJson(value: Buffer | null): unknown {
 export function replyPartitionOf(bytes: Buffer | undefined, text: string | undefined): number | undefined {
   if (bytes === undefined && text === undefined) return undefined;
   const raw = bytes ?? Buffer.from(text!);
-  const printable = raw.every((b) => b >= 0x20 && b <= 0x7e);
   const digits = raw.toString('latin1');
-  const n = !printable && raw.length === 4 ? raw.readInt32BE(0) : /^\d{1,10}$/.test(digits) ? Number(digits) : NaN;
+  const n = !isPrintableAscii(raw) && raw.length === 4 ? raw.readInt32BE(0) : /^\d{1,10}$/.test(digits) ? Number(digits) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyPartition} is not a partition number`);
   return n;
 }
 
+function isPrintableAscii(bytes: Buffer): boolean {
+  return bytes.every((b) => b >= 0x20 && b <= 0x7e);
+}
+
 /** A correlation id's bytes as text when they are printable ASCII, else in hex (Spring's 16 binary bytes). */
 export function correlationIdText(bytes: Buffer): string {
-  for (const b of bytes) if (b < 0x20 || b > 0x7e) return bytes.toString('hex');
-  return bytes.toString('latin1');
+  return isPrintableAscii(bytes) ? bytes.toString('latin1') : bytes.toString('hex');
 }
 
 /**

@@ -2,12 +2,12 @@ import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
 import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError, type FusionError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
-import { isRefusedForGood, isTooLarge, isUnknownTopic } from '../kafka/producer';
+import { isRefusedForGood, isTooLarge, isUnknownTopic, type OutboundMessage } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type ReplyContent } from '../protocol/wire';
+import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type OutboundParts, type ReplyContent } from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
@@ -41,6 +41,16 @@ const HEARTBEAT_EVERY_MS = 1000;
 /** How long a reply topic's partition count is trusted, and how many are kept (see checkedPartition). */
 const PARTITION_COUNT_TTL_MS = 60000;
 const PARTITION_COUNTS_KEPT = 1000;
+
+/** A reply on its caller's route: a foreign caller's correlation id as it came (Spring's is binary), on the partition it listens to. */
+function routedReply(key: string | null, parts: OutboundParts, idBytes: Buffer | undefined, partition: number | undefined): OutboundMessage {
+  return {
+    key,
+    value: parts.value,
+    headers: idBytes === undefined ? parts.headers : { ...parts.headers, [INTEROP_HEADERS.correlationId]: idBytes },
+    ...(partition !== undefined && { partition }),
+  };
+}
 
 /**
  * A Reactor: consumes a main topic; for each message runs the calls its
@@ -410,7 +420,6 @@ export class ReactorElements<T = unknown, R = unknown> {
     const id = this.correlationOf(message);
     const headers = travelling(raw.headers);
     const producers = this.transport!.producers;
-    const { correlationIdBytes } = request;
     let replyPartition: number | undefined;
     try {
       replyPartition = await this.checkedPartition(topic, request.replyPartition);
@@ -423,14 +432,8 @@ export class ReactorElements<T = unknown, R = unknown> {
       return { status: 'dead-lettered', error: e };
     }
     const write = async (o: ReplyContent) => {
-      const { value, headers: h } = await encodeReplyMessage(id, o, request.encoding, headers);
-      // A foreign caller's id goes back as it came (Spring's is binary), on the partition it listens to.
-      await producers.sendReply(topic, {
-        key: message.key,
-        value,
-        headers: correlationIdBytes === undefined ? h : { ...h, [INTEROP_HEADERS.correlationId]: correlationIdBytes },
-        ...(replyPartition !== undefined && { partition: replyPartition }),
-      });
+      const parts = await encodeReplyMessage(id, o, request.encoding, headers);
+      await producers.sendReply(topic, routedReply(message.key, parts, request.correlationIdBytes, replyPartition));
     };
     let failure: FusionError;
     try {
@@ -473,21 +476,15 @@ export class ReactorElements<T = unknown, R = unknown> {
     if (!topic || !id || !this.mayReplyTo(topic)) return;
     try {
       // Bare JSON with the error in headers: what any caller reads (a kafka-fusion one in either format, a NestJS one).
-      const { value, headers } = await encodeReplyMessage(id, { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
-      // A foreign caller's id as it came, on its partition when that is one.
-      const idBytes = raw.interopBytes.correlationId;
+      const parts = await encodeReplyMessage(id, { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
+      // On its partition when that is one.
       let partition: number | undefined;
       try {
         partition = await this.checkedPartition(topic, replyPartitionOf(raw.interopBytes.replyPartition, raw.headers[INTEROP_HEADERS.replyPartition]));
       } catch {
         partition = undefined;
       }
-      await this.transport!.producers.sendReply(topic, {
-        key: raw.key,
-        value,
-        headers: idBytes === undefined ? headers : { ...headers, [INTEROP_HEADERS.correlationId]: idBytes },
-        ...(partition !== undefined && { partition }),
-      });
+      await this.transport!.producers.sendReply(topic, routedReply(raw.key, parts, raw.interopBytes.correlationId, partition));
     } catch (e) {
       if (!isUnknownTopic(e)) this.options.onError(new TransportError(`could not tell "${topic}" that its request could not be read`, e));
     }
