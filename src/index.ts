@@ -32,6 +32,7 @@ export type { PartitionPosition, ReactorState } from './reactor/reactor';
 export { REACTOR_DEFAULTS } from './reactor/options';
 export type { ReactorOptions, ResolvedReactorOptions, OptionalReactorOption } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
+export { keyText, headerText } from './reactor/message';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
 export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';

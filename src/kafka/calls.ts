@@ -3,6 +3,7 @@
  * deadline and abort as one race, retries within that one deadline, and the
  * set of calls in flight that close() aborts.
  */
+import type { OutboundHeaders } from '../protocol/bytes';
 import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
 import { ReplyMatcher } from '../protocol/replies';
 import { DEFAULT_ENCODING, encodeRequestMessage, replyContent, type Encoding } from '../protocol/wire';
@@ -39,9 +40,9 @@ export interface CallOptions {
   notAfter?: number;
   /** DAG node name, for errors. */
   node?: string;
-  key?: string | null;
+  key?: string | Buffer | null;
   /** Headers of the request message (a caller's correlation or tenant ids...). */
-  headers?: Record<string, string>;
+  headers?: OutboundHeaders;
   /** Codec and wire format of the request (and of the reply it expects). @defaultValue JSON in the envelope */
   encoding?: Encoding;
   signal?: AbortSignal;

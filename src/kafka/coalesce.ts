@@ -30,7 +30,9 @@ function sizeOf(messages: OutboundMessage[]): number {
   let n = 0;
   for (const m of messages) {
     n += (m.value === null ? 0 : typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + (m.key ? Buffer.byteLength(m.key) : 0);
-    for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+    for (const [k, v] of Object.entries(m.headers ?? {})) {
+      for (const x of Array.isArray(v) ? v : [v]) n += Buffer.byteLength(k) + Buffer.byteLength(x);
+    }
   }
   return n;
 }

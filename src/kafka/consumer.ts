@@ -1,18 +1,17 @@
 import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { TransportError } from '../errors';
-import { INTEROP_HEADERS } from '../protocol/headers';
-import type { InteropBytes } from '../protocol/wire';
+import type { MessageHeaders } from '../protocol/bytes';
 import { handleBatchConcurrently } from './batch';
 
 export interface InboundMessage {
   topic: string;
   partition: number;
   offset: string;
-  key: string | null;
+  /** As it came: any bytes. */
+  key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string>;
-  /** Interop headers' raw bytes, when present (Spring writes its correlation id and reply partition in binary). */
-  interopBytes: InteropBytes;
+  /** As they came (kafkajs's): bytes, an array of them for a name sent more than once, null for a header with no value. */
+  headers: MessageHeaders;
   timestamp: string;
 }
 
@@ -62,38 +61,17 @@ const REVIVE_MAX_MS = 30000;
 /** `handle` must not throw; `heartbeat` keeps the group membership alive during long work. */
 export type MessageHandler = (message: InboundMessage, heartbeat: () => Promise<void>) => Promise<void>;
 
+/** Bytes stay bytes: nothing here decodes a key or a header (docs/protocol.md). */
 function inbound(topic: string, partition: number, message: KafkaMessage): InboundMessage {
   return {
     topic,
     partition,
     offset: message.offset,
-    key: message.key === null ? null : message.key.toString('utf8'),
+    key: message.key,
     value: message.value,
-    headers: headersOf(message.headers as Record<string, unknown> | undefined),
-    interopBytes: interopBytesOf(message.headers as Record<string, unknown> | undefined),
+    headers: (message.headers ?? {}) as MessageHeaders,
     timestamp: message.timestamp,
   };
-}
-
-const NO_INTEROP_BYTES: InteropBytes = Object.freeze({});
-
-function interopBytesOf(raw: Record<string, unknown> | undefined): InteropBytes {
-  const id = raw?.[INTEROP_HEADERS.correlationId];
-  const partition = raw?.[INTEROP_HEADERS.replyPartition];
-  if (!Buffer.isBuffer(id) && !Buffer.isBuffer(partition)) return NO_INTEROP_BYTES;
-  const out: InteropBytes = {};
-  if (Buffer.isBuffer(id)) out.correlationId = id;
-  if (Buffer.isBuffer(partition)) out.replyPartition = partition;
-  return out;
-}
-
-function headersOf(raw: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw ?? {})) {
-    if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? String(v[0]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-  }
-  return out;
 }
 
 /**

@@ -1,15 +1,17 @@
 import type { Kafka, Producer } from 'kafkajs';
+import type { OutboundHeaders } from '../protocol/bytes';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
 export { isRefusedForGood, isTooLarge, isUnknownTopic } from './send-errors';
 import { ReplyProducerPool } from './reply-producers';
 
 export interface OutboundMessage {
-  key?: string | null;
+  /** Text (written as UTF-8), or bytes as they are (a reply keeps its request's key). */
+  key?: string | Buffer | null;
   /** Bytes are sent as they are (a dead letter keeps the original value); null is a tombstone. */
   value: string | Buffer | null;
-  /** Text, or bytes as they are (a foreign caller's binary correlation id, echoed). */
-  headers?: Record<string, string | Buffer>;
+  /** Text, or bytes as they are (headers that travel, a foreign caller's binary correlation id, echoed). */
+  headers?: OutboundHeaders;
   /** The partition to write to; by default the key's (or any, without a key). */
   partition?: number;
 }

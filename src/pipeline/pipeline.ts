@@ -93,18 +93,21 @@ export const PIPELINE_DEFAULTS = {
 
 /** Options of `send` (and the base of `request`'s). */
 export interface SendOptions {
-  /** Message key: decides the partition. */
-  key?: string;
+  /** Message key: decides the partition. Text (written as UTF-8) or any bytes, written as they are. */
+  key?: string | Uint8Array;
   /** This message's codec. @defaultValue the Pipeline's */
   codec?: Codec;
   /** This message's wire format. @defaultValue the codec's, or the Pipeline's */
   wire?: WireFormat;
   /**
-   * Headers of the request (UTF-8 strings): a Reactor passes them on to every
-   * dependency call and to its reply, so correlation and tenant ids travel.
-   * Names starting with `kafka-fusion.` are the library's own and not passed on.
+   * Headers of the request: each value text (written as UTF-8) or any bytes
+   * (written as they are). A Reactor passes them on, byte for byte, to every
+   * dependency call and to its reply, so correlation and tenant ids travel
+   * (a Reactor's `message.headers` can be given here as they are). Names
+   * starting with `kafka-fusion.` or `kafka_` are the protocol's and are not
+   * passed on.
    */
-  headers?: Record<string, string>;
+  headers?: Record<string, string | Uint8Array>;
 }
 
 /** Options of `request` and `call`. */
@@ -120,8 +123,8 @@ export interface RequestOptions extends SendOptions {
 /** One message of `sendBatch`. */
 export interface BatchItem<T> {
   data: T;
-  key?: string;
-  headers?: Record<string, string>;
+  key?: string | Uint8Array;
+  headers?: Record<string, string | Uint8Array>;
 }
 
 /** Options of sendBatch: every item is written in one encoding. */
@@ -153,12 +156,31 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   return o;
 }
 
-/** Headers must be a plain object of strings. */
-function checkHeaders(headers: unknown): Record<string, string> {
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
-    throw new ConfigError('headers', 'must be an object whose values are strings');
+/** Text, or bytes as a Buffer (a Uint8Array is copied: the caller may reuse it). */
+function textOrBytes(v: unknown): string | Buffer | undefined {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  return v instanceof Uint8Array ? Buffer.from(v) : undefined;
+}
+
+/** Headers must be a plain object of strings or bytes. */
+function checkHeaders(headers: unknown): Record<string, string | Buffer> {
+  const out: Record<string, string | Buffer> = {};
+  const wrong = () => new ConfigError('headers', 'must be an object whose values are strings or bytes (Buffer, Uint8Array)');
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || headers instanceof Uint8Array) throw wrong();
+  for (const [name, v] of Object.entries(headers)) {
+    const value = textOrBytes(v);
+    if (value === undefined) throw wrong();
+    out[name] = value;
   }
-  return headers as Record<string, string>;
+  return out;
+}
+
+/** A key must be a string or bytes. */
+function checkKey(key: unknown): string | Buffer | undefined {
+  if (key === undefined) return undefined;
+  const out = textOrBytes(key);
+  if (out === undefined) throw new ConfigError('key', `must be a string or bytes (Buffer, Uint8Array), got ${key === null ? 'null' : typeof key}`);
+  return out;
 }
 
 /**
@@ -267,7 +289,7 @@ export class Pipeline {
       const messages = await Promise.all(
         items.map(async (i): Promise<OutboundMessage> => {
           const { value, headers } = await encodeRequestMessage({ data: i.data }, encoding, span.inject(i.headers ? checkHeaders(i.headers) : {}));
-          return { key: i.key ?? null, value, headers };
+          return { key: checkKey(i.key) ?? null, value, headers };
         }),
       );
       await transport.producers.send(topic, messages);
@@ -298,8 +320,9 @@ export class Pipeline {
     checkReplyMode('replyMode', mode);
     const encoding = this.encodingOf(options);
     const headers = options.headers && checkHeaders(options.headers);
+    const key = checkKey(options.key);
     return instrumentedCall(this.callInstruments, { topic }, 'active', headers, (h, onRetry) =>
-      transport.call<R>(mode, topic, data, { timeoutMs, key: options.key, headers: h, encoding, signal: options.signal, retry: this.options.retry as RetryPolicy, onRetry }),
+      transport.call<R>(mode, topic, data, { timeoutMs, key, headers: h, encoding, signal: options.signal, retry: this.options.retry as RetryPolicy, onRetry }),
     );
   }
 

@@ -5,6 +5,7 @@
  * with the envelope's fields in headers (docs/protocol.md, "Two formats").
  */
 import { ProtocolError } from '../errors';
+import { utf8OrRefuse } from './bytes';
 
 /** Encodes and decodes payloads. `decode` may be handed bytes another service wrote: it should throw on bytes it cannot read. */
 export interface Codec {
@@ -20,11 +21,15 @@ export interface Codec {
   decode(bytes: Buffer): unknown;
 }
 
-/** The default: JSON (a result of `undefined` is sent as `null`). */
+/**
+ * The default: JSON (a result of `undefined` is sent as `null`). JSON text is
+ * UTF-8 (RFC 8259, section 8.1): bytes that are not are refused, never
+ * decoded with replacement characters.
+ */
 export const JSON_CODEC: Codec = Object.freeze({
   contentType: 'application/json',
   encode: (value: unknown) => JSON.stringify(value === undefined ? null : value),
-  decode: (bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as unknown,
+  decode: (bytes: Buffer) => JSON.parse(utf8OrRefuse(bytes, 'the value')) as unknown,
 });
 
 /** What is wrong with something given as a codec, or undefined if it is one. */

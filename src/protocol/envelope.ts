@@ -5,6 +5,7 @@
  * Reactor never answered; a test pins these names to the documented ones.
  */
 import { ProtocolError, type WireError } from '../errors';
+import { utf8OrRefuse } from './bytes';
 
 export const FIELDS = {
   data: 'data',
@@ -68,16 +69,25 @@ export function wireErrorOf(err: object): WireError {
   return { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : JSON.stringify(err) };
 }
 
+/** What a parsed JSON value is, in words: `null`, `an array`, `a string`... */
+export function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
 function parseObject(value: Buffer | string | null, what: string): Record<string, unknown> {
   if (value === null) throw new ProtocolError(`${what} has no value`);
+  // JSON text is UTF-8 (RFC 8259, section 8.1): other bytes are refused, not repaired.
+  const text = typeof value === 'string' ? value : utf8OrRefuse(value, what);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new ProtocolError(`${what} is not JSON: ${(e as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ProtocolError(`${what} must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw new ProtocolError(`${what} must be a JSON object, got ${jsonKind(parsed)}`);
   }
   return parsed as Record<string, unknown>;
 }

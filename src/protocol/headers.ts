@@ -1,7 +1,9 @@
 /**
  * Header names kafka-fusion writes, in one place (docs/protocol.md lists
- * them). Values are UTF-8 strings.
+ * them). The library's own values are UTF-8 text; a user's header values are
+ * any bytes, and travel as they came.
  */
+import { writableHeaders, type MessageHeaders, type OutboundHeaders } from './bytes';
 
 /** Header names starting with this are the library's own: never passed on from a request to its calls and reply. */
 export const LIBRARY_HEADER_PREFIX = 'kafka-fusion.';
@@ -60,11 +62,9 @@ export function isProtocolHeader(name: string): boolean {
   return name.startsWith(LIBRARY_HEADER_PREFIX) || name.startsWith(INTEROP_HEADER_PREFIX);
 }
 
-/** The headers of a request that travel on (see isTravellingHeader). */
-export function travellingHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (isTravellingHeader(k)) out[k] = v;
-  return out;
+/** The headers of a request that travel on (see isTravellingHeader), their values as they came. */
+export function travellingHeaders(headers: MessageHeaders): OutboundHeaders {
+  return writableHeaders(headers, isTravellingHeader);
 }
 
 /** Headers of a dead-lettered message: why it was refused and where it came from. */

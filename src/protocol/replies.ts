@@ -7,6 +7,7 @@
  * end-of-stream message after the reply it ends is neither: it is dropped
  * uncounted.
  */
+import type { MessageHeaders } from './bytes';
 import { parseReply, type InboundReply } from './wire';
 
 /** What became of a reply: handed to its call, a second one for a settled call, one no call here waits for, or a NestJS end-of-stream after its reply. */
@@ -40,7 +41,7 @@ export class ReplyMatcher {
   }
 
   /** Parse an untrusted message (ProtocolError if it is not a reply) and hand the reply to its call. */
-  deliver(value: Buffer | string | null, headers: Record<string, string> = {}): MatchOutcome {
+  deliver(value: Buffer | string | null, headers: MessageHeaders = {}): MatchOutcome {
     const reply = parseReply(value, headers);
     const id = reply.correlationId;
     const onReply = this.waiting.get(id);

@@ -20,6 +20,7 @@
 import { ConfigError, ProtocolError, type WireError } from '../errors';
 import { encodeWith, encodingProblem, JSON_CODEC, type Codec, type WireFormat } from './codec';
 import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, envelopeCorrelationId, requestFromObject, type RequestEnvelope, wireErrorOf } from './envelope';
+import { strictHeaderText, headerValue, toBytes, utf8, utf8OrRefuse, type HeaderValue, type MessageHeaders, type OutboundHeaders } from './bytes';
 import { INTEROP_HEADERS, isProtocolHeader, WIRE_HEADERS } from './headers';
 
 export { WIRE_FORMATS, type WireFormat } from './codec';
@@ -65,18 +66,18 @@ function asJson(encode: () => string, what: string): string {
 
 export interface OutboundParts {
   value: Buffer | string | null;
-  headers: Record<string, string>;
+  headers: OutboundHeaders;
 }
 
 /** The caller's headers without protocol ones (e.g. a request's `kafka_replyTopic`, passed on with `message.headers`): the library writes those a message needs. */
-function userHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+function userHeaders(headers: OutboundHeaders): OutboundHeaders {
+  const out: OutboundHeaders = {};
   for (const [k, v] of Object.entries(headers)) if (!isProtocolHeader(k)) out[k] = v;
   return out;
 }
 
 /** A request message. `headers` are the caller's own; protocol headers among them are dropped and the message's own written. */
-export async function encodeRequestMessage(request: RequestEnvelope, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
+export async function encodeRequestMessage(request: RequestEnvelope, encoding: Encoding, headers: OutboundHeaders = {}): Promise<OutboundParts> {
   const h = userHeaders(headers);
   if (encoding.wire === 'headers' || encoding.interopHeaders !== false) {
     if (request.correlationId !== undefined) h[INTEROP_HEADERS.correlationId] = request.correlationId;
@@ -97,24 +98,15 @@ export interface InboundRequest extends RequestEnvelope {
   replyPartition?: number;
 }
 
-/**
- * Raw bytes of the interop headers a foreign caller may write in binary:
- * Spring's correlation id (16 bytes) and reply partition (a 4-byte
- * big-endian int; NestJS writes it as decimal text).
- */
-export interface InteropBytes {
-  correlationId?: Buffer;
-  replyPartition?: Buffer;
-}
-
 /** The codec that reads `contentType`: the receiver's own, or JSON; undefined if neither. */
 function codecFor(contentType: string, own: Codec): Codec | undefined {
   if (contentType === own.contentType) return own;
   return contentType === JSON_CODEC.contentType ? JSON_CODEC : undefined;
 }
 
-function optionalHeader(headers: Record<string, string>, name: string, what: string): string | undefined {
-  const v = headers[name];
+/** A protocol header's text (strict UTF-8), undefined when absent; an empty one is a ProtocolError. */
+function optionalHeader(headers: MessageHeaders, name: string, what: string): string | undefined {
+  const v = strictHeaderText(headers, name, what);
   if (v === undefined) return undefined;
   if (v.length === 0) throw new ProtocolError(`${what}: header ${name} is empty`);
   return v;
@@ -129,10 +121,10 @@ async function decodePayload(codec: Codec, value: Buffer | null, what: string): 
   }
 }
 
-/** A bare JSON body, as NestJS and Spring (StringSerializer) write one: parsed, or its text when it is not JSON; nothing is null. */
-function bareJson(value: Buffer | null): unknown {
+/** A bare JSON body, as NestJS and Spring (StringSerializer) write one: parsed, or its text when it is not JSON; nothing is null; bytes that are not UTF-8 are refused. */
+function bareJson(value: Buffer | null, what: string): unknown {
   if (value === null || value.length === 0) return null;
-  const text = value.toString('utf8');
+  const text = utf8OrRefuse(value, what);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -145,9 +137,9 @@ function bareJson(value: Buffer | null): unknown {
  * (Spring). Four printable ASCII bytes are text: as an int they would be at
  * least 538,976,288, never a partition.
  */
-export function replyPartitionOf(bytes: Buffer | undefined, text: string | undefined): number | undefined {
-  if (bytes === undefined && text === undefined) return undefined;
-  const raw = bytes ?? Buffer.from(text!);
+export function replyPartitionOf(value: HeaderValue | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const raw = toBytes(value);
   const digits = raw.toString('latin1');
   const n = !isPrintableAscii(raw) && raw.length === 4 ? raw.readInt32BE(0) : /^\d{1,10}$/.test(digits) ? Number(digits) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyPartition} is not a partition number`);
@@ -171,10 +163,13 @@ export function correlationIdText(bytes: Buffer): string {
  * looks like an envelope but is not JSON is a corrupt one of ours, refused.
  * One JSON parse either way.
  */
-function routedRequest(value: Buffer | null, headers: Record<string, string>, bytes: InteropBytes, returnTopic: string, headerId: string): InboundRequest {
+function routedRequest(value: Buffer | null, headers: MessageHeaders, returnTopic: string, idBytes: Buffer): InboundRequest {
+  if (idBytes.length === 0) throw new ProtocolError(`request: header ${INTEROP_HEADERS.correlationId} is empty`);
+  // The header's id as text, to compare with an envelope's (ours write the same text in both).
+  const idAsText = utf8(idBytes);
   let data: unknown = null;
   if (value !== null && value.length > 0) {
-    const text = value.toString('utf8');
+    const text = utf8OrRefuse(value, 'request');
     try {
       data = JSON.parse(text) as unknown;
     } catch {
@@ -183,39 +178,38 @@ function routedRequest(value: Buffer | null, headers: Record<string, string>, by
     }
     // An object with our correlationId field: the header's id, or one that is not a string (refused as ours).
     const id = envelopeCorrelationId(data);
-    if (id !== undefined && (id === headerId || typeof id !== 'string')) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
+    if (id !== undefined && (id === idAsText || typeof id !== 'string')) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
   }
   optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
-  optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
-  // An id that is not text (Spring's binary one) is named in hex; the reply echoes its bytes.
-  const idBytes = bytes.correlationId;
-  const correlationId = idBytes !== undefined ? correlationIdText(idBytes) : headerId;
-  const request: InboundRequest = { data, encoding: BARE_JSON, returnTopic, correlationId };
-  if (idBytes !== undefined) request.correlationIdBytes = idBytes;
-  const partition = replyPartitionOf(bytes.replyPartition, headers[INTEROP_HEADERS.replyPartition]);
+  // An id that is not printable text (Spring's binary one) is named in hex; the reply echoes its bytes.
+  const correlationId = correlationIdText(idBytes);
+  const request: InboundRequest = { data, encoding: BARE_JSON, returnTopic, correlationId, correlationIdBytes: idBytes };
+  const partition = replyPartitionOf(headerValue(headers, INTEROP_HEADERS.replyPartition));
   if (partition !== undefined) request.replyPartition = partition;
   return request;
 }
 
 /**
  * Untrusted message → request, or ProtocolError saying what is wrong. `own`
- * decodes the `headers` format besides JSON; `bytes` are the raw interop
- * headers, for a foreign (NestJS or Spring) caller.
+ * decodes the `headers` format besides JSON. Header values are bytes as they
+ * came (or text): the protocol's are read as UTF-8 text, strictly, except a
+ * foreign caller's correlation id, which may be any bytes (Spring's are 16
+ * binary ones) and is echoed as it came.
  */
-export async function decodeRequestMessage(value: Buffer | null, headers: Record<string, string>, own: Codec, bytes: InteropBytes = {}): Promise<InboundRequest> {
-  const contentType = headers[WIRE_HEADERS.contentType];
+export async function decodeRequestMessage(value: Buffer | null, headers: MessageHeaders, own: Codec): Promise<InboundRequest> {
+  const contentType = strictHeaderText(headers, WIRE_HEADERS.contentType, 'request');
   if (contentType === undefined) {
-    const returnTopic = headers[INTEROP_HEADERS.replyTopic];
-    const headerId = headers[INTEROP_HEADERS.correlationId];
+    const returnTopic = strictHeaderText(headers, INTEROP_HEADERS.replyTopic, 'request');
+    const headerId = headerValue(headers, INTEROP_HEADERS.correlationId);
     if (returnTopic === undefined || headerId === undefined) return { ...decodeRequest(value), encoding: DEFAULT_ENCODING };
-    return routedRequest(value, headers, bytes, returnTopic, headerId);
+    return routedRequest(value, headers, returnTopic, toBytes(headerId));
   }
   const codec = codecFor(contentType, own);
   if (codec === undefined) throw new ProtocolError(`request is ${JSON.stringify(contentType)}, which this service does not decode (its codec is ${own.contentType})`);
   const request: InboundRequest = { data: await decodePayload(codec, value, 'request'), encoding: { codec, wire: 'headers' } };
   const returnTopic = optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
   const correlationId = optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
-  const rawDeadline = headers[WIRE_HEADERS.deadline];
+  const rawDeadline = strictHeaderText(headers, WIRE_HEADERS.deadline, 'request');
   const deadline = checkDeadline(rawDeadline === undefined ? undefined : /^\d+(\.\d+)?$/.test(rawDeadline) ? Number(rawDeadline) : rawDeadline, `header ${WIRE_HEADERS.deadline}`);
   if (returnTopic !== undefined) request.returnTopic = returnTopic;
   if (correlationId !== undefined) request.correlationId = correlationId;
@@ -234,7 +228,7 @@ export type ReplyContent = { result: unknown } | { error: WireError };
  * reads: `kafka_nest-is-disposed` (one reply, the stream is complete) and,
  * on an error, `kafka_nest-err`.
  */
-export async function encodeReplyMessage(correlationId: string, outcome: ReplyContent, encoding: Encoding, headers: Record<string, string> = {}): Promise<OutboundParts> {
+export async function encodeReplyMessage(correlationId: string, outcome: ReplyContent, encoding: Encoding, headers: OutboundHeaders = {}): Promise<OutboundParts> {
   const h = userHeaders(headers);
   if (encoding.wire === 'envelope') return { value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'), headers: h };
   h[INTEROP_HEADERS.correlationId] = correlationId;
@@ -286,23 +280,31 @@ function envelopeNaming(value: Buffer | null, correlationId: string): InboundRep
   }
 }
 
+/** A reply's correlation id header as text; one that is not UTF-8 is named in hex (it then matches no call of ours); an empty one is a ProtocolError. */
+function replyIdOf(headers: MessageHeaders): string | undefined {
+  const v = headerValue(headers, INTEROP_HEADERS.correlationId);
+  if (v === undefined) return undefined;
+  if (v.length === 0) throw new ProtocolError(`reply: header ${INTEROP_HEADERS.correlationId} is empty`);
+  return typeof v === 'string' ? v : (utf8(v) ?? v.toString('hex'));
+}
+
 /** Untrusted message → a reply to route by correlation id, or ProtocolError saying what is wrong. */
-export function parseReply(raw: Buffer | string | null, headers: Record<string, string>): InboundReply {
+export function parseReply(raw: Buffer | string | null, headers: MessageHeaders): InboundReply {
   const value = typeof raw === 'string' ? Buffer.from(raw) : raw;
-  const contentType = headers[WIRE_HEADERS.contentType];
-  const headerId = optionalHeader(headers, INTEROP_HEADERS.correlationId, 'reply');
+  const contentType = strictHeaderText(headers, WIRE_HEADERS.contentType, 'reply');
+  const headerId = replyIdOf(headers);
   if (contentType !== undefined) {
     if (headerId === undefined) throw new ProtocolError(`reply: a ${WIRE_HEADERS.contentType} reply has no ${INTEROP_HEADERS.correlationId} header`);
-    const error = headers[WIRE_HEADERS.error];
+    const error = strictHeaderText(headers, WIRE_HEADERS.error, 'reply');
     return error !== undefined ? { correlationId: headerId, error: errorFromHeader(error) } : { correlationId: headerId, payload: value, contentType };
   }
   if (headerId === undefined) return decodeReply(value);
   // Ours in the envelope format, or a NestJS / Spring reply: a bare body.
   const ours = envelopeNaming(value, headerId);
   if (ours) return ours;
-  const nestError = headers[INTEROP_HEADERS.nestError];
+  const nestError = strictHeaderText(headers, INTEROP_HEADERS.nestError, 'reply');
   if (nestError !== undefined) return { correlationId: headerId, error: errorFromHeader(nestError) };
-  if ((value === null || value.length === 0) && headers[INTEROP_HEADERS.nestDisposed] !== undefined) return { correlationId: headerId, completion: true };
+  if ((value === null || value.length === 0) && headerValue(headers, INTEROP_HEADERS.nestDisposed) !== undefined) return { correlationId: headerId, completion: true };
   return { correlationId: headerId, payload: value, contentType: undefined };
 }
 
@@ -316,7 +318,7 @@ export async function replyContent(reply: InboundReply, codec: Codec): Promise<R
     // it; with JSON, a body that is not JSON (Spring's StringSerializer) is
     // its text.
     if (codec !== JSON_CODEC) return { result: await decodePayload(codec, reply.payload, 'reply') };
-    return { result: bareJson(reply.payload) };
+    return { result: bareJson(reply.payload, 'reply') };
   }
   const reader = codecFor(reply.contentType, codec);
   if (reader === undefined) throw new ProtocolError(`reply is ${JSON.stringify(reply.contentType)}, but this call decodes ${codec.contentType}`);

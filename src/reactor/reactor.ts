@@ -6,14 +6,16 @@ import { isRefusedForGood, isTooLarge, isUnknownTopic, type OutboundMessage } fr
 import { isAllowedTopic } from '../kafka/naming';
 import { MAX_TIMER_MS } from '../options';
 import { Transport } from '../kafka/transport';
+import { headerValue, strictHeaderText, toBytes, writableHeaders, type OutboundHeaders } from '../protocol/bytes';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { BARE_JSON, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type OutboundParts, type ReplyContent } from '../protocol/wire';
+import { BARE_JSON, correlationIdText, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type OutboundParts, type ReplyContent } from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
 import { TraceSpan } from '../telemetry/trace';
 import type { CallRef, MessageRef, ReactorEventName, ReactorEvents, ReactorListener } from './events';
 import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions } from './options';
+import { headersView } from './message';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
 /** Where a Reactor is in its life. */
@@ -43,7 +45,7 @@ const PARTITION_COUNT_TTL_MS = 60000;
 const PARTITION_COUNTS_KEPT = 1000;
 
 /** A reply on its caller's route: a foreign caller's correlation id as it came (Spring's is binary), on the partition it listens to. */
-function routedReply(key: string | null, parts: OutboundParts, idBytes: Buffer | undefined, partition: number | undefined): OutboundMessage {
+function routedReply(key: Buffer | null, parts: OutboundParts, idBytes: Buffer | undefined, partition: number | undefined): OutboundMessage {
   return {
     key,
     value: parts.value,
@@ -245,7 +247,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     this.events.emit('received', () => ({ ...ref }));
     let request: InboundRequest;
     try {
-      request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec, raw.interopBytes);
+      request = await decodeRequestMessage(raw.value, raw.headers, this.options.codec);
     } catch (e) {
       await this.tellUnreadable(raw, e);
       return this.deadLetter(raw, e);
@@ -259,7 +261,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       offset: raw.offset,
       key: raw.key,
       value: request.data as T,
-      headers: raw.headers,
+      headers: headersView(raw.headers),
       ...(request.returnTopic !== undefined && { returnTopic: request.returnTopic }),
       ...(request.correlationId !== undefined && { correlationId: request.correlationId }),
       ...(request.deadline !== undefined && { deadline: request.deadline }),
@@ -343,7 +345,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: Record<string, string>, ref: MessageRef, span: TraceSpan): Promise<Results> {
+  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: OutboundHeaders, ref: MessageRef, span: TraceSpan): Promise<Results> {
     const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
@@ -471,35 +473,39 @@ export class ReactorElements<T = unknown, R = unknown> {
    * reported to onError, and the dead letter is written regardless.
    */
   private async tellUnreadable(raw: InboundMessage, error: unknown): Promise<void> {
-    const topic = raw.headers[INTEROP_HEADERS.replyTopic];
-    const id = raw.headers[INTEROP_HEADERS.correlationId];
-    if (!topic || !id || !this.mayReplyTo(topic)) return;
+    let topic: string | undefined;
+    try {
+      topic = strictHeaderText(raw.headers, INTEROP_HEADERS.replyTopic, 'request');
+    } catch {
+      return; // a reply topic that is not text names no topic
+    }
+    const id = headerValue(raw.headers, INTEROP_HEADERS.correlationId);
+    if (!topic || id === undefined || id.length === 0 || !this.mayReplyTo(topic)) return;
+    // The caller's id as it came (Spring's is binary): named in text or hex, echoed byte for byte.
+    const idBytes = toBytes(id);
     try {
       // Bare JSON with the error in headers: what any caller reads (a kafka-fusion one in either format, a NestJS one).
-      const parts = await encodeReplyMessage(id, { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
+      const parts = await encodeReplyMessage(correlationIdText(idBytes), { error: toWireError(error) }, BARE_JSON, travelling(raw.headers));
       // On its partition when that is one.
       let partition: number | undefined;
       try {
-        partition = await this.checkedPartition(topic, replyPartitionOf(raw.interopBytes.replyPartition, raw.headers[INTEROP_HEADERS.replyPartition]));
+        partition = await this.checkedPartition(topic, replyPartitionOf(headerValue(raw.headers, INTEROP_HEADERS.replyPartition)));
       } catch {
         partition = undefined;
       }
-      await this.transport!.producers.sendReply(topic, routedReply(raw.key, parts, raw.interopBytes.correlationId, partition));
+      await this.transport!.producers.sendReply(topic, routedReply(raw.key, parts, idBytes, partition));
     } catch (e) {
       if (!isUnknownTopic(e)) this.options.onError(new TransportError(`could not tell "${topic}" that its request could not be read`, e));
     }
   }
 
-  /** Write the original message, as it came, to the dead-letter topic with why and whence in headers. */
+  /** Write the original message, as it came (key, value and headers byte for byte), to the dead-letter topic with why and whence in headers. */
   private async deadLetter(raw: InboundMessage, error: unknown): Promise<Ended> {
     const o = this.options;
     const h = DEAD_LETTER_HEADERS;
     const reason = error instanceof Error ? error.message : String(error);
-    const headers: Record<string, string | Buffer> = {
-      ...raw.headers,
-      // A foreign caller's binary id and partition, as they came.
-      ...(raw.interopBytes.correlationId && { [INTEROP_HEADERS.correlationId]: raw.interopBytes.correlationId }),
-      ...(raw.interopBytes.replyPartition && { [INTEROP_HEADERS.replyPartition]: raw.interopBytes.replyPartition }),
+    const headers: OutboundHeaders = {
+      ...writableHeaders(raw.headers),
       [h.reason]: reason,
       [h.error]: error instanceof Error ? error.name : typeof error,
       [h.code]: isFusionError(error) ? error.code : 'KF_USER',

@@ -5,7 +5,8 @@ export interface ReactorMessage<T = unknown> {
   topic: string;
   partition: number;
   offset: string;
-  key: string | null;
+  /** The key as it came: any bytes (`keyText(message)` reads it as UTF-8 text); null when it has none. */
+  key: Buffer | null;
   /** The request's `data`. */
   value: T;
   /** Where this Reactor's result goes, if the sender wants one. */
@@ -13,7 +14,12 @@ export interface ReactorMessage<T = unknown> {
   correlationId?: string;
   /** When the caller stops waiting (epoch ms), if it said. */
   deadline?: number;
-  headers: Record<string, string>;
+  /**
+   * Header values as they came: any bytes (`headerText(message, name)` reads
+   * one as UTF-8 text). A name sent more than once has its last value here;
+   * all of them travel on to the dependency calls and the reply.
+   */
+  headers: Record<string, Buffer>;
 }
 
 /** Names the calls to make before procFn; nothing (or `{}`) means none. */

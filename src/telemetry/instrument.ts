@@ -5,6 +5,7 @@
  * service's own span is its child.
  */
 import type { CallEvents } from '../events';
+import type { OutboundHeaders } from '../protocol/bytes';
 import { callOutcomeOf, type Metrics } from './metrics';
 import { TraceSpan, type SpanParent } from './trace';
 
@@ -20,8 +21,8 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
   inst: CallInstruments<Ref>,
   ref: Ref,
   parent: SpanParent,
-  headers: Record<string, string> | undefined,
-  call: (headers: Record<string, string>, onRetry: RetryHook) => Promise<O>,
+  headers: OutboundHeaders | undefined,
+  call: (headers: OutboundHeaders, onRetry: RetryHook) => Promise<O>,
 ): Promise<O> {
   const span = TraceSpan.start(`request ${ref.topic}`, 'client', () => ({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': ref.topic, ...(ref.node !== undefined && { 'kafka_fusion.node': ref.node }) }), parent);
   const started = Date.now();

@@ -10,6 +10,7 @@
  * reach the library's public declarations.
  */
 import type * as Otel from '@opentelemetry/api';
+import { headerValue, utf8, type MessageHeaders, type OutboundHeaders } from '../protocol/bytes';
 import { otelApi, VERSION, type Api } from './otel';
 
 export type SpanKindName = 'client' | 'producer' | 'consumer';
@@ -17,7 +18,16 @@ export type SpanKindName = 'client' | 'producer' | 'consumer';
 export type SpanAttributes = Record<string, string | number | boolean>;
 
 /** A span's parent: the active context (the caller's own span), a message's headers, or another of our spans. */
-export type SpanParent = 'active' | { headers: Record<string, string> } | TraceSpan;
+export type SpanParent = 'active' | { headers: MessageHeaders } | TraceSpan;
+
+/** Reads trace context from headers as they came (bytes): a value that is not UTF-8 text is no context. */
+const HEADER_GETTER: Otel.TextMapGetter<MessageHeaders> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const v = headerValue(carrier, key);
+    return v === undefined || typeof v === 'string' ? v : utf8(v);
+  },
+};
 
 let spanKinds: Record<SpanKindName, Otel.SpanKind> | undefined;
 /** The API's tracer is a proxy: got once, it follows a provider registered later. */
@@ -40,7 +50,7 @@ export class TraceSpan {
     const otel = otelApi();
     if (!otel) return TraceSpan.NONE;
     const parentContext =
-      parent === 'active' ? otel.context.active() : parent instanceof TraceSpan ? (parent.context ?? otel.context.active()) : otel.propagation.extract(otel.ROOT_CONTEXT, parent.headers);
+      parent === 'active' ? otel.context.active() : parent instanceof TraceSpan ? (parent.context ?? otel.context.active()) : otel.propagation.extract(otel.ROOT_CONTEXT, parent.headers, HEADER_GETTER);
     spanKinds ??= { client: otel.SpanKind.CLIENT, producer: otel.SpanKind.PRODUCER, consumer: otel.SpanKind.CONSUMER };
     tracer ??= otel.trace.getTracer('kafka-fusion', VERSION);
     const span = tracer.startSpan(name, { kind: spanKinds[kind] }, parentContext);
@@ -55,7 +65,7 @@ export class TraceSpan {
    * request carries the span of the call that sent it. Trace headers that
    * came with `headers` (a request's, passed on) are replaced, not kept.
    */
-  inject(headers: Record<string, string>): Record<string, string> {
+  inject(headers: OutboundHeaders): OutboundHeaders {
     if (!this.otel || !this.context) return headers;
     const out = { ...headers };
     for (const field of this.otel.propagation.fields()) delete out[field];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { run } from '../../src/cli/main';
 import { createTopics, messagesWritten, partitionsOf, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startReactor, startService } from '../helpers/fusion';
+import { texts } from '../helpers/bytes';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
 
@@ -54,7 +55,7 @@ describe('kafka-fusion CLI', () => {
     const seen: Record<string, string>[] = [];
     const svc = await startReactor<unknown, unknown>(
       () => undefined,
-      (m) => (seen.push(m.headers), m.value),
+      (m) => (seen.push(texts(m.headers)), m.value),
     );
     const out = await cli('request', svc.topic, '[1,2]', '--header', 'tenant=t-1', '--header', 'x-id=a=b', '--wire', 'headers');
     expect(out).toMatchObject({ code: 0, out: ['[1,2]'] });
@@ -81,7 +82,7 @@ describe('kafka-fusion CLI', () => {
       expect((await cli('send', topic!, '{"hello":"world"}', '--key', 'k1')).code).toBe(0);
       await waitFor(() => got.got.length === 1, 'the request');
       expect(JSON.parse(got.got[0]!.value!.toString('utf8'))).toEqual({ data: { hello: 'world' } });
-      expect(got.got[0]!.key).toBe('k1');
+      expect(got.got[0]!.keyText).toBe('k1');
     });
   });
 

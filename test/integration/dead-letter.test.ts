@@ -41,20 +41,20 @@ describe('dead letters', () => {
         expect(JSON.parse(text(replies.got[0]!)!)).toEqual({ correlationId: 'ok', result: 2 });
         await waitFor(() => dlq.got.length === 6, 'six dead letters');
 
-        const reasons = dlq.got.map((m) => m.headers[H.reason]);
+        const reasons = dlq.got.map((m) => m.text[H.reason]);
         expect(reasons).toEqual([
           expect.stringContaining('request is not JSON'),
           'request must be a JSON object, got an array',
           'request has no "data" field',
           'request: "correlationId" must be a non-empty string',
-          expect.stringContaining('request is not JSON'),
+          'request is not valid UTF-8 (first invalid byte at offset 0 of 4); it was not altered, it was refused',
           'request has no value',
         ]);
         expect(dlq.got.map(text)).toEqual(['not json', '[1,2]', '{"returnTopic":"x"}', '{"data":1,"correlationId":42}', binary.toString('utf8'), null]);
         expect(dlq.got[4]!.value).toEqual(binary); // the bytes as they came, not a re-encoding
         const first = dlq.got[0]!;
-        expect(first.key).toBe('k1');
-        expect(first.headers).toMatchObject({
+        expect(first.keyText).toBe('k1');
+        expect(first.text).toMatchObject({
           tenant: 't-1',
           [H.error]: 'ProtocolError',
           [H.code]: 'KF_PROTOCOL',
@@ -63,8 +63,8 @@ describe('dead letters', () => {
           [H.offset]: '0',
           [H.group]: svc.els.options.groupId,
         });
-        expect(dlq.got.map((m) => m.headers[H.offset])).toEqual(['0', '1', '2', '3', '4', '5']);
-        expect(Number(first.headers[H.timestamp])).toBeGreaterThan(0);
+        expect(dlq.got.map((m) => m.text[H.offset])).toEqual(['0', '1', '2', '3', '4', '5']);
+        expect(Number(first.text[H.timestamp])).toBeGreaterThan(0);
       });
       expect(svc.els.deadLettered).toBe(6);
       expect(errors).toEqual([]); // dead letters are recorded, not reported as errors
@@ -92,7 +92,7 @@ describe('dead letters', () => {
         await waitFor(() => replies.got.length === 1, 'the allowed message, sent last, to be answered');
         expect(JSON.parse(text(replies.got[0]!)!)).toEqual({ correlationId: 'good', result: 70 });
         await waitFor(() => dlq.got.length === hostile.length, 'every hostile message dead-lettered');
-        expect(dlq.got.map((m) => m.headers[H.reason])).toEqual(hostile.map((t) => expect.stringContaining(`returnTopic ${JSON.stringify(t)} is not allowed`)));
+        expect(dlq.got.map((m) => m.text[H.reason])).toEqual(hostile.map((t) => expect.stringContaining(`returnTopic ${JSON.stringify(t)} is not allowed`)));
       });
       expect(await messagesWritten(foreign!)).toBe(0);
       expect(await messagesWritten(dlqTopic)).toBe(6); // not one reply landed there
@@ -136,7 +136,7 @@ describe('dead letters', () => {
     await withRaw(async ({ listen }) => {
       const dlq = await listen(`${orchestrator.topic}.dlq`);
       await waitFor(() => dlq.got.length === 2, 'two dead letters');
-      expect(dlq.got.map((m) => [m.headers[H.error], m.headers[H.code], JSON.parse(text(m)!).data])).toEqual([
+      expect(dlq.got.map((m) => [m.text[H.error], m.text[H.code], JSON.parse(text(m)!).data])).toEqual([
         ['TypeError', 'KF_USER', 'throw'],
         ['UnknownDependencyError', 'KF_DAG_UNKNOWN_DEP', 'unknown'],
       ]);
@@ -156,7 +156,7 @@ describe('dead letters', () => {
     await withRaw(async ({ listen }) => {
       const dlq = await listen(`${svc.topic}.dlq`);
       await waitFor(() => dlq.got.length === 1, 'one dead letter');
-      expect(dlq.got[0]!.headers[H.reason]).toBe('negative: -1');
+      expect(dlq.got[0]!.text[H.reason]).toBe('negative: -1');
       expect(JSON.parse(text(dlq.got[0]!)!)).toEqual({ data: -1 });
     });
   });
@@ -168,7 +168,7 @@ describe('dead letters', () => {
       const dlq = await listen(dlqTopic);
       await producers.send(svc.topic, [{ value: 'garbage' }]);
       await waitFor(() => dlq.got.length === 1, 'the dead letter on the configured topic');
-      expect(dlq.got[0]!.headers[H.topic]).toBe(svc.topic);
+      expect(dlq.got[0]!.text[H.topic]).toBe(svc.topic);
     });
   });
 
@@ -185,7 +185,7 @@ describe('dead letters', () => {
       const dlq = await listen(dlqTopic);
       await waitFor(() => dlq.got.length >= 1, 'the message dead-lettered once its topic is back', 90000, 100);
       expect(text(dlq.got[0]!)).toBe('garbage');
-      expect(dlq.got[0]!.headers[H.offset]).toBe('0');
+      expect(dlq.got[0]!.text[H.offset]).toBe('0');
     });
   }, 180000);
 

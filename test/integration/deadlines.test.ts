@@ -137,9 +137,9 @@ describe('replies the broker refuses', () => {
       expect(error.remote.name).toBe('TransportError');
       expect(error.remote.message).toMatch(/could not reply to "kafka-fusion\.reply\..*larger than the max message size/);
       await waitFor(() => dlq.got.length === 1, 'the request in the dead-letter topic');
-      const letter: InboundMessage = dlq.got[0]!;
+      const letter = dlq.got[0]!;
       expect(JSON.parse(letter.value!.toString('utf8')).data).toBe(2_000_000);
-      expect(letter.headers[H.reason]).toContain('could not reply');
+      expect(letter.text[H.reason]).toContain('could not reply');
       await expect(pipeline.request(svc.topic, 3)).resolves.toBe('xxx'); // and it goes on
     });
     expect(svc.els.deadLettered).toBe(1);

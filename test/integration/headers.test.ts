@@ -8,6 +8,7 @@ import { ConfigError } from '../../src/errors';
 import { newEphemeralTopic } from '../../src/kafka/naming';
 import { createTopics, deleteTopics } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor } from '../helpers/fusion';
+import { texts } from '../helpers/bytes';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
 
@@ -17,7 +18,7 @@ test('headers of a request reach the dependency calls (both reply modes) and the
   const seen: Record<string, string>[] = [];
   const dep = await startReactor<unknown, string>(
     () => undefined,
-    (m) => (seen.push(m.headers), 'ok'),
+    (m) => (seen.push(texts(m.headers)), 'ok'),
   );
   const orchestrator = await startReactor<unknown, unknown>(
     (): DepsMap => ({ eph: { topic: dep.topic, args: [] }, inst: { topic: dep.topic, args: [], replyMode: 'instance' } }),
@@ -39,7 +40,7 @@ test('headers of a request reach the dependency calls (both reply modes) and the
       const replies = await listen(replyTopic);
       await producers.send(orchestrator.topic, [{ value: JSON.stringify({ data: 2, returnTopic: replyTopic, correlationId: 'h' }), headers: { tenant: 't-2' } }]);
       await waitFor(() => replies.got.length === 1, 'the reply');
-      expect(replies.got[0]!.headers.tenant).toBe('t-2');
+      expect(replies.got[0]!.text.tenant).toBe('t-2');
     });
   } finally {
     await deleteTopics([replyTopic]);
@@ -50,7 +51,7 @@ test("Spring's headers travel on envelope requests (a Spring or NestJS service a
   const seen: Record<string, string>[] = [];
   const svc = await startReactor<unknown, string>(
     () => undefined,
-    (m) => (seen.push(m.headers), 'ok'),
+    (m) => (seen.push(texts(m.headers)), 'ok'),
   );
   await expect((await startPipeline()).request(svc.topic, 1)).resolves.toBe('ok');
   await expect((await startPipeline({ interopHeaders: false })).request(svc.topic, 2)).resolves.toBe('ok');

@@ -97,20 +97,20 @@ describe('hostile input', () => {
         await waitFor(() => replies.got.length === goods.length, `${goods.length} good messages answered`, 240000, 200);
         await waitFor(async () => (await messagesWritten(dlqTopic)) >= expected, `${expected} dead letters`, 240000, 500);
 
-        const answers = new Map(replies.got.map((r) => [r.key, JSON.parse(r.value!.toString())]));
+        const answers = new Map(replies.got.map((r) => [r.keyText, JSON.parse(r.value!.toString())]));
         for (const i of goods) expect(answers.get(`g${i}`)).toEqual({ correlationId: `g${i}`, result: i * 2 });
 
         const dlq = await listen(dlqTopic);
         await waitFor(() => dlq.got.length === expected, 'every dead letter read back', 120000, 200);
-        const withoutReason = dlq.got.filter((m) => !(m.headers[H.reason] ?? '').trim());
+        const withoutReason = dlq.got.filter((m) => !(m.text[H.reason] ?? '').trim());
         expect(withoutReason).toEqual([]);
-        const keys = new Set(dlq.got.map((m) => m.key));
+        const keys = new Set(dlq.got.map((m) => m.keyText));
         expect(keys.size).toBe(expected); // each hostile message exactly once
         expect([...keys].every((k) => k!.startsWith('h') || k!.startsWith('huge-'))).toBe(true);
-        const hugeLetters = dlq.got.filter((m) => m.key!.startsWith('huge-'));
+        const hugeLetters = dlq.got.filter((m) => m.keyText!.startsWith('huge-'));
         expect(hugeLetters.map((m) => m.value!.length).sort()).toEqual(huge.map((h) => Buffer.byteLength(h.value)).sort());
         const byError = new Map<string, number>();
-        for (const m of dlq.got) byError.set(m.headers[H.error]!, (byError.get(m.headers[H.error]!) ?? 0) + 1);
+        for (const m of dlq.got) byError.set(m.text[H.error]!, (byError.get(m.text[H.error]!) ?? 0) + 1);
         expect(Object.fromEntries(byError)).toEqual({
           ProtocolError: expect.any(Number),
           DagCycleError: expect.any(Number),

@@ -13,6 +13,7 @@
  */
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
+import { headerText } from '../../src/reactor/message';
 import { brokers, createTopics, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
 import { startNestClient, startNestService } from '../fixtures/nest-service';
@@ -52,7 +53,7 @@ test('a NestJS ClientKafka calls a Reactor as it would a NestJS service: the DAG
   const orchestrator = await startReactor<number[], unknown>(
     (m): DepsMap => ({ twice: { topic: twice.topic, args: [m.value.reduce((a, b) => a + b, 0)] } }),
     (m, r) => {
-      tenants.push(m.headers.tenant);
+      tenants.push(headerText(m, 'tenant'));
       if (m.value.some((n) => n < 0)) throw new Error('negative numbers are not summed');
       return { sum: r.twice };
     },

@@ -185,7 +185,7 @@ describe('Reactor over a real broker', () => {
       [2, 4, undefined],
       [3, 6, undefined],
     ]);
-    expect(svc.outputs.find((o) => o.result === 4)!.message.key).toBe('k2');
+    expect(svc.outputs.find((o) => o.result === 4)!.message.key).toEqual(Buffer.from('k2'));
   });
 });
 

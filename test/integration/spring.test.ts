@@ -16,6 +16,7 @@
  */
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
+import { headerText } from '../../src/reactor/message';
 import type { ReplyMode } from '../../src/kafka/calls';
 import { brokers, createTopics, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
@@ -76,7 +77,7 @@ test('a Spring ReplyingKafkaTemplate calls a Reactor as it would a Spring servic
   const orchestrator = await startReactor<number[], unknown>(
     (m): DepsMap => ({ twice: { topic: twice.topic, args: [m.value.reduce((a, b) => a + b, 0)] } }),
     (m, r) => {
-      seen.push({ tenant: m.headers.tenant, correlationId: m.correlationId });
+      seen.push({ tenant: headerText(m, 'tenant'), correlationId: m.correlationId });
       if (m.value.some((n) => n < 0)) throw new Error('negative numbers are not summed');
       return { sum: r.twice };
     },

@@ -10,6 +10,7 @@ import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
 import type { PipelineEvents } from '../../src/pipeline/pipeline';
 import { closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
+import { texts } from '../helpers/bytes';
 import { installOtel, type Otel } from '../helpers/otel';
 import { waitFor } from '../helpers/wait';
 
@@ -26,7 +27,7 @@ async function startDag() {
   const a = await startService<unknown[], string>(() => 'a');
   const b = await startReactor<unknown[], string>(
     () => undefined,
-    (m) => (headersAtB.push(m.headers), 'b'),
+    (m) => (headersAtB.push(texts(m.headers)), 'b'),
   );
   const failing = await startService<unknown[], string>(() => {
     throw new RangeError('no such thing');

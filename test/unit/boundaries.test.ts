@@ -31,7 +31,8 @@ const files = sources(SRC);
 test.each<[string, (file: string) => boolean, (spec: string, typeOnly: boolean, file: string) => boolean]>([
   // protocol/codec is pure too: the Codec type and the check of a node's codec and wire format.
   ['src/dag is pure: only itself, errors, protocol/codec and graphlib', (f) => rel(f).startsWith('dag/'), (s) => s.startsWith('./') || s === '../errors' || s === '../protocol/codec' || s === '@dagrejs/graphlib'],
-  ['src/protocol/codec imports only errors', (f) => rel(f) === 'protocol/codec.ts', (s) => s === '../errors'],
+  ['src/protocol/codec imports only errors and protocol/bytes', (f) => rel(f) === 'protocol/codec.ts', (s) => s === '../errors' || s === './bytes'],
+  ['src/protocol/bytes imports only errors and node:buffer', (f) => rel(f) === 'protocol/bytes.ts', (s) => s === '../errors' || s === 'node:buffer'],
   ['only src/kafka imports kafkajs', (f) => !rel(f).startsWith('kafka/'), (s) => s !== 'kafkajs'],
   ['only src/cli imports commander', (f) => !rel(f).startsWith('cli/'), (s) => s !== 'commander'],
   ['only src/telemetry imports OpenTelemetry', (f) => !rel(f).startsWith('telemetry/'), (s) => !s.startsWith('@opentelemetry/')],
