@@ -68,13 +68,16 @@ function logCreator(configured: number) {
   };
 }
 
-export function resolveConnection(options: ConnectionOptions = {}): Required<ConnectionOptions> {
+/** The connection with its defaults, checked; `path` prefixes the option names in a ConfigError (`connection.`). */
+export function resolveConnection(options: ConnectionOptions = {}, path = ''): Required<ConnectionOptions> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(path.replace(/\.$/, '') || 'connection', 'must be an object');
+  const fromEnv = options.brokers === undefined && process.env.KAFKA_BROKERS?.trim();
   const brokers = options.brokers ?? brokersFromEnv();
   if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^\s:]+:\d+$/.test(b))) {
-    throw new ConfigError('brokers', `expected a non-empty list of "host:port", got ${JSON.stringify(brokers)}`);
+    throw new ConfigError(`${path}brokers`, `expected a non-empty list of "host:port"${fromEnv ? ' (from KAFKA_BROKERS, comma separated)' : ''}, got ${JSON.stringify(brokers)}`);
   }
   const logLevel = options.logLevel ?? 'error';
-  if (!(logLevel in LEVELS)) throw new ConfigError('logLevel', `must be one of ${Object.keys(LEVELS).join(', ')}`);
+  if (!(logLevel in LEVELS)) throw new ConfigError(`${path}logLevel`, `must be one of ${Object.keys(LEVELS).join(', ')}`);
   return {
     brokers,
     clientId: options.clientId ?? 'kafka-fusion',

@@ -1,7 +1,7 @@
 import { ConfigError, StateError } from '../errors';
 import { checkDuration, checkNonNegative, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
-import type { ConnectionOptions } from '../kafka/client';
+import { resolveConnection, type ConnectionOptions } from '../kafka/client';
 import type { CallOutcome, ReplyMode } from '../kafka/calls';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
@@ -152,6 +152,7 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   checkReplyMode('replyMode', o.replyMode);
   o.retry = resolveRetryPolicy('retry', options.retry);
+  o.connection = resolveConnection(o.connection, 'connection.');
   Object.assign(o, resolveCallEncoding(options, o.interopHeaders));
   return o;
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
-import type { ConnectionOptions } from '../kafka/client';
+import { resolveConnection, type ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
 import { JSON_CODEC, type Codec } from '../protocol/codec';
 import type { WireFormat } from '../protocol/wire';
@@ -186,6 +186,8 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
   o.retry = resolveRetryPolicy('retry', options.retry);
+  // Checked here, not at start(): a malformed broker list is a mistake in the options.
+  o.connection = resolveConnection(o.connection, 'connection.');
   Object.assign(o, resolveCallEncoding(options, o.interopHeaders));
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);

@@ -18,8 +18,12 @@ import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions
 import { headersView } from './message';
 import type { DepsFn, ProcFn, ReactorMessage, ReactorOutput, Results } from './types';
 
-/** Where a Reactor is in its life. */
-export type ReactorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+/**
+ * Where a Reactor is in its life. `failed`: its start() failed, and what the
+ * start had opened is closed again; it cannot be started again (make a new
+ * one), and shutdown() has nothing left to do.
+ */
+export type ReactorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** Where a Reactor's group stands on one partition of its main topic. */
 export interface PartitionPosition {
@@ -69,6 +73,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private stopping: Promise<void> | undefined;
+  /** Why start() failed, when it did. */
+  private startFailure: unknown;
   /** Messages written to the dead-letter topic so far. */
   deadLettered = 0;
   /** Replies not written because their return topic was gone (the caller had given up, or had its answer). */
@@ -123,15 +129,20 @@ export class ReactorElements<T = unknown, R = unknown> {
 
   /** Connects, joins the main topic's group; resolves once it is consuming. */
   async start(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<this> {
+    if (this.state === 'failed') {
+      const why = this.startFailure instanceof Error ? this.startFailure.message : String(this.startFailure);
+      throw new StateError(`a Reactor starts once; this one failed to start (${why}): make a new one with elements()`);
+    }
     if (this.state !== 'idle') throw new StateError(`a Reactor starts once; this one is ${this.state}`);
     if (typeof depsFn !== 'function') throw new ConfigError('depsFn', 'must be a function');
     if (typeof procFn !== 'function') throw new ConfigError('procFn', 'must be a function');
     this.state = 'starting';
     const o = this.options;
-    const transport = new Transport(o);
-    this.transport = transport;
-    this.meters.attach();
+    let transport: Transport | undefined;
     try {
+      transport = new Transport(o);
+      this.transport = transport;
+      this.meters.attach();
       if (!(await transport.admin.exists(o.mainTopic))) {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
@@ -160,10 +171,12 @@ export class ReactorElements<T = unknown, R = unknown> {
       this.state = 'running';
       return this;
     } catch (e) {
+      // Every failed start ends here, in a state that says so.
       this.state = 'stopping';
       await this.consumer?.stop().catch(() => undefined);
-      await transport.close().catch(() => undefined);
-      this.state = 'stopped';
+      await transport?.close().catch(() => undefined);
+      this.startFailure = e;
+      this.state = 'failed';
       throw e;
     }
   }
@@ -534,6 +547,10 @@ export class ReactorElements<T = unknown, R = unknown> {
    */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.state === 'failed') {
+        this.options.subject?.complete();
+        return;
+      }
       if (this.state === 'idle' || this.state === 'stopped') {
         this.state = 'stopped';
         this.options.subject?.complete();

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import type { DepsMap } from '../../src/dag';
-import { RemoteError, StateError } from '../../src/errors';
+import { ConfigError, RemoteError, StateError } from '../../src/errors';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor } from '../../src/reactor/reactor';
 import type { ReactorOutput } from '../../src/reactor/types';
@@ -71,10 +71,22 @@ describe('shutdownReactor', () => {
     }
   });
 
-  test('a Reactor on a topic that does not exist fails to start with a clear error and leaves nothing open', async () => {
-    const els = elements({ connection, mainTopic: testName('missing'), groupId: testName('g') });
+  test('a Reactor on a topic that does not exist fails to start with a clear error, ends "failed" and leaves nothing open', async () => {
+    const missing = testName('missing');
+    const els = elements({ connection, mainTopic: missing, groupId: testName('g') });
     await expect(reactor<unknown, unknown>(() => undefined, () => 1)(els)).rejects.toThrow(/does not exist; create it first/);
-    expect(els.status).toBe('stopped');
+    expect(els.status).toBe('failed');
+    // A second start says why the first failed, instead of "this one is starting" for good.
+    await expect(els.start(() => undefined, () => 1)).rejects.toThrow(
+      new StateError(`a Reactor starts once; this one failed to start (mainTopic: topic "${missing}" does not exist; create it first (e.g. ensureTopics)): make a new one with elements()`),
+    );
+    await shutdownReactor(els);
+    expect(els.status).toBe('failed');
+  });
+
+  test('a malformed broker list fails at elements(), naming the option, before any start', () => {
+    expect(() => elements({ mainTopic: 'x', groupId: 'g', connection: { brokers: ['not a broker'] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got ["not a broker"]'));
+    expect(() => new Pipeline({ connection: { brokers: [] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got []'));
   });
 
   test('Pipeline.close() rejects requests in flight and deletes their return topics', async () => {

@@ -76,7 +76,10 @@ describe('Reactor options', () => {
 
 describe('Pipeline options and state', () => {
   test('defaults and validation', () => {
-    expect(resolvePipelineOptions()).toEqual(PIPELINE_DEFAULTS);
+    const resolved = resolvePipelineOptions();
+    // The connection is resolved (and checked) with the options, not at start().
+    expect({ ...resolved, connection: PIPELINE_DEFAULTS.connection }).toEqual(PIPELINE_DEFAULTS);
+    expect(resolved.connection).toEqual(resolveConnection({}));
     expect(() => resolvePipelineOptions({ requestTimeoutMs: -1 })).toThrow('requestTimeoutMs: must be a positive number, got -1');
   });
 
