@@ -6,6 +6,7 @@ import type { CallOutcome, ReplyMode } from '../kafka/calls';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
 import { JSON_CODEC, type Codec } from '../protocol/codec';
+import { hasUtf8Form } from '../protocol/bytes';
 import { encodeRequestMessage, resolveEncoding, type Encoding, type WireFormat } from '../protocol/wire';
 import type { OutboundMessage } from '../kafka/producer';
 import { EventHub, type CallEvents, type Listener } from '../events';
@@ -103,7 +104,8 @@ export interface SendOptions {
    * Headers of the request: each value text (written as UTF-8) or any bytes
    * (written as they are). A Reactor passes them on, byte for byte, to every
    * dependency call and to its reply, so correlation and tenant ids travel
-   * (a Reactor's `message.headers` can be given here as they are). Names
+   * (a Reactor's `message.headers` can be given here as they are; they hold
+   * a repeated name's last value only, and a null value as empty). Names
    * starting with `kafka-fusion.` or `kafka_` are the protocol's and are not
    * passed on.
    */
@@ -123,7 +125,7 @@ export interface RequestOptions extends SendOptions {
 /** One message of `sendBatch`. */
 export interface BatchItem<T> {
   data: T;
-  key?: string | Uint8Array;
+  key?: string | Uint8Array | null;
   headers?: Record<string, string | Uint8Array>;
 }
 
@@ -157,30 +159,39 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): Required<
   return o;
 }
 
-/** Text, or bytes as a Buffer (a Uint8Array is copied: the caller may reuse it). */
-function textOrBytes(v: unknown): string | Buffer | undefined {
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+/**
+ * Text, or bytes as a Buffer (a Uint8Array is copied: the caller may reuse
+ * it). Text with a lone UTF-16 surrogate has no UTF-8 form (it would be
+ * written as U+FFFD): refused, naming `path`.
+ */
+function textOrBytes(v: unknown, path: string): string | Buffer | undefined {
+  if (typeof v === 'string') {
+    if (!hasUtf8Form(v)) throw new ConfigError(path, 'is a string with a lone UTF-16 surrogate, which has no UTF-8 form; give it as bytes, or fix the text');
+    return v;
+  }
+  if (Buffer.isBuffer(v)) return v;
   return v instanceof Uint8Array ? Buffer.from(v) : undefined;
 }
 
 /** Headers must be a plain object of strings or bytes. */
 function checkHeaders(headers: unknown): Record<string, string | Buffer> {
-  const out: Record<string, string | Buffer> = {};
+  // No prototype: a header named __proto__ is kept like any other.
+  const out = Object.create(null) as Record<string, string | Buffer>;
   const wrong = () => new ConfigError('headers', 'must be an object whose values are strings or bytes (Buffer, Uint8Array)');
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || headers instanceof Uint8Array) throw wrong();
   for (const [name, v] of Object.entries(headers)) {
-    const value = textOrBytes(v);
+    const value = textOrBytes(v, `headers.${name}`);
     if (value === undefined) throw wrong();
     out[name] = value;
   }
   return out;
 }
 
-/** A key must be a string or bytes. */
+/** A key must be a string or bytes; none (undefined or null) lets the partitioner choose. */
 function checkKey(key: unknown): string | Buffer | undefined {
-  if (key === undefined) return undefined;
-  const out = textOrBytes(key);
-  if (out === undefined) throw new ConfigError('key', `must be a string or bytes (Buffer, Uint8Array), got ${key === null ? 'null' : typeof key}`);
+  if (key === undefined || key === null) return undefined;
+  const out = textOrBytes(key, 'key');
+  if (out === undefined) throw new ConfigError('key', `must be a string or bytes (Buffer, Uint8Array), got ${typeof key}`);
   return out;
 }
 

@@ -19,7 +19,12 @@ export type OutboundHeaders = Record<string, HeaderValue | HeaderValue[]>;
  * a name that came several times as the array of its values in order, and
  * null for a header sent with no value. Decoders also take text values.
  */
-export type MessageHeaders = Readonly<Record<string, HeaderValue | HeaderValue[] | null | undefined>>;
+export type MessageHeaders = Readonly<Record<string, HeaderValue | (HeaderValue | null)[] | null | undefined>>;
+
+/** True when `text` has a UTF-8 form: no lone UTF-16 surrogate (one would be written as U+FFFD). */
+export function hasUtf8Form(text: string): boolean {
+  return !/\p{Cs}/u.test(text);
+}
 
 /** The bytes as UTF-8 text, or undefined when they are not valid UTF-8 (a BOM is kept, as a character). */
 export function utf8(bytes: Buffer): string | undefined {
@@ -57,10 +62,10 @@ export function utf8OrRefuse(bytes: Buffer, what: string): string {
 
 /** A header's value; for a name that came several times, its last (as Java's `lastHeader`); undefined when absent or null. */
 export function headerValue(headers: MessageHeaders, name: string): HeaderValue | undefined {
+  if (!Object.hasOwn(headers, name)) return undefined;
   const v = headers[name];
-  if (v === null || v === undefined) return undefined;
-  if (!Array.isArray(v)) return v;
-  return v.length === 0 ? undefined : v[v.length - 1];
+  const last = Array.isArray(v) ? v[v.length - 1] : v;
+  return last ?? undefined;
 }
 
 /** A header value as bytes (text as UTF-8). */
@@ -81,7 +86,8 @@ export function strictHeaderText(headers: MessageHeaders, name: string, what: st
  * change kafkajs forces (docs/protocol.md).
  */
 export function writableHeaders(headers: MessageHeaders, keep: (name: string) => boolean = () => true): OutboundHeaders {
-  const out: OutboundHeaders = {};
+  // No prototype: a header named __proto__ is copied like any other.
+  const out: OutboundHeaders = Object.create(null) as OutboundHeaders;
   for (const name of Object.keys(headers)) {
     if (!keep(name)) continue;
     const v = headers[name];

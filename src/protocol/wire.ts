@@ -71,7 +71,8 @@ export interface OutboundParts {
 
 /** The caller's headers without protocol ones (e.g. a request's `kafka_replyTopic`, passed on with `message.headers`): the library writes those a message needs. */
 function userHeaders(headers: OutboundHeaders): OutboundHeaders {
-  const out: OutboundHeaders = {};
+  // No prototype: a header named __proto__ is copied like any other.
+  const out = Object.create(null) as OutboundHeaders;
   for (const [k, v] of Object.entries(headers)) if (!isProtocolHeader(k)) out[k] = v;
   return out;
 }
@@ -180,7 +181,7 @@ function routedRequest(value: Buffer | null, headers: MessageHeaders, returnTopi
     const id = envelopeCorrelationId(data);
     if (id !== undefined && (id === idAsText || typeof id !== 'string')) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
   }
-  optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
+  if (returnTopic.length === 0) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyTopic} is empty`);
   // An id that is not printable text (Spring's binary one) is named in hex; the reply echoes its bytes.
   const correlationId = correlationIdText(idBytes);
   const request: InboundRequest = { data, encoding: BARE_JSON, returnTopic, correlationId, correlationIdBytes: idBytes };

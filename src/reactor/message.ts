@@ -13,7 +13,8 @@ import type { ReactorMessage } from './types';
  * a header sent with no value (null) as empty bytes.
  */
 export function headersView(headers: MessageHeaders): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+  // No prototype: a header named __proto__ is kept like any other.
+  const out = Object.create(null) as Record<string, Buffer>;
   for (const name of Object.keys(headers)) {
     if (headers[name] === undefined) continue;
     const v = headerValue(headers, name);
@@ -39,6 +40,6 @@ export function keyText(message: Pick<ReactorMessage, 'key'>): string | null {
  */
 export function headerText(message: Pick<ReactorMessage, 'headers'>, name: string): string | undefined {
   if (typeof name !== 'string') throw new ProtocolError(`headerText: a header name is a string, got ${typeof name}`);
-  const v = message.headers[name];
-  return v === undefined ? undefined : utf8OrRefuse(v, `header ${name}`);
+  if (!Object.hasOwn(message.headers, name)) return undefined;
+  return utf8OrRefuse(message.headers[name]!, `header ${name}`);
 }

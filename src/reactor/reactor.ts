@@ -75,6 +75,8 @@ export class ReactorElements<T = unknown, R = unknown> {
   private stopping: Promise<void> | undefined;
   /** Why start() failed, when it did. */
   private startFailure: unknown;
+  /** The start under way (shutdown() waits for it). */
+  private starting: Promise<unknown> | undefined;
   /** Messages written to the dead-letter topic so far. */
   deadLettered = 0;
   /** Replies not written because their return topic was gone (the caller had given up, or had its answer). */
@@ -117,7 +119,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     setMaxListeners(0, this.abort.signal);
   }
 
-  /** Where this Reactor is in its life: idle until started, running once it consumes, stopped after shutdown. */
+  /** Where this Reactor is in its life: idle until started, running once it consumes, stopped after shutdown, failed if its start failed. */
   get status(): ReactorState {
     return this.state;
   }
@@ -128,7 +130,13 @@ export class ReactorElements<T = unknown, R = unknown> {
   }
 
   /** Connects, joins the main topic's group; resolves once it is consuming. */
-  async start(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<this> {
+  start(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<this> {
+    const started = this.begin(depsFn, procFn);
+    if (this.state === 'starting') this.starting = started;
+    return started;
+  }
+
+  private async begin(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): Promise<this> {
     if (this.state === 'failed') {
       const why = this.startFailure instanceof Error ? this.startFailure.message : String(this.startFailure);
       throw new StateError(`a Reactor starts once; this one failed to start (${why}): make a new one with elements()`);
@@ -176,7 +184,8 @@ export class ReactorElements<T = unknown, R = unknown> {
       await this.consumer?.stop().catch(() => undefined);
       await transport?.close().catch(() => undefined);
       this.startFailure = e;
-      this.state = 'failed';
+      // A start cut short by shutdown() ends stopped, as asked; any other failure, failed.
+      this.state = this.stopping ? 'stopped' : 'failed';
       throw e;
     }
   }
@@ -547,12 +556,14 @@ export class ReactorElements<T = unknown, R = unknown> {
    */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.state === 'failed') {
-        this.options.subject?.complete();
-        return;
+      if (this.state === 'starting') {
+        // End a start under way (a consumer stopped while it joins gives up), then stop whatever it reached.
+        await this.consumer?.stop().catch(() => undefined);
+        await this.starting?.catch(() => undefined);
       }
-      if (this.state === 'idle' || this.state === 'stopped') {
-        this.state = 'stopped';
+      const now = this.state as ReactorState; // the start awaited above may have moved it
+      if (now === 'idle' || now === 'stopped' || now === 'failed') {
+        if (now === 'idle') this.state = 'stopped';
         this.options.subject?.complete();
         return;
       }

@@ -86,11 +86,15 @@ describe.each<ReplyMode>(['ephemeral', 'instance'])('headers that travel (%s cal
     await withReplyTopic(async (replyTopic) =>
       withRaw(async ({ producers, listen }) => {
         const replies = await listen(replyTopic);
-        await producers.send(orchestrator.topic, [{ key: 'k', value: envelope(replyTopic, 'h-1'), headers: binaryHeaders() }]);
+        const repeated = [hex('01 ff'), Buffer.from('second')];
+        await producers.send(orchestrator.topic, [{ key: 'k', value: envelope(replyTopic, 'h-1'), headers: { ...binaryHeaders(), repeated } }]);
         await waitFor(() => replies.got.length === 1, 'the reply');
         for (const [name, value] of Object.entries(binaryHeaders())) {
           expect({ name, atDep: seenByDep[0]![name]!.equals(value), onReply: (replies.got[0]!.headers[name] as Buffer).equals(value) }).toEqual({ name, atDep: true, onReply: true });
         }
+        // A repeated name travels with every value, in order; depsFn and procFn see its last.
+        expect(replies.got[0]!.headers.repeated).toEqual(repeated);
+        expect(seenByDep[0]!.repeated).toEqual(Buffer.from('second'));
         expect(JSON.parse(replies.got[0]!.value!.toString('utf8'))).toEqual({ correlationId: 'h-1', result: 'ok' });
       }),
     );

@@ -84,6 +84,17 @@ describe('shutdownReactor', () => {
     expect(els.status).toBe('failed');
   });
 
+  test('shutdown() while start() is under way: the start ends (or completes first), shutdown resolves, the Reactor ends stopped', async () => {
+    const [main] = await createTopics(testName('main'));
+    const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fetchMaxWaitMs: 100 });
+    const starting = reactor<unknown, unknown>(() => undefined, () => 1)(els);
+    expect(els.status).toBe('starting');
+    const stopping = shutdownReactor(els);
+    await starting.catch(() => undefined);
+    await stopping;
+    expect(els.status).toBe('stopped');
+  });
+
   test('a malformed broker list fails at elements(), naming the option, before any start', () => {
     expect(() => elements({ mainTopic: 'x', groupId: 'g', connection: { brokers: ['not a broker'] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got ["not a broker"]'));
     expect(() => new Pipeline({ connection: { brokers: [] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got []'));
