@@ -83,7 +83,7 @@ export class EphemeralRequester extends Requester {
       const request = await race(requestMessage(data, returnTopic, correlationId, opts));
       const creatingAt = Date.now();
       if (spare === undefined) {
-        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs);
+        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs, { writable: false });
         await race(creating);
       }
       const createdAt = Date.now();

@@ -18,6 +18,15 @@ export interface TopicSpec {
   partitions?: number;
 }
 
+export interface CreateOptions {
+  /**
+   * Resolve only once every partition's leader answers (it then takes
+   * writes without a retry that could write a batch twice). Return topics,
+   * written to only after their request is sent, skip it. @defaultValue true
+   */
+  writable?: boolean;
+}
+
 /**
  * Topic administration for one owner (a Reactor, a Pipeline, a script).
  * Deletions are queued and run in the background, batched, once per topic:
@@ -60,7 +69,7 @@ export class TopicAdmin {
    * ephemeral call paid ~100 ms for nothing: this polls metadata every
    * `LEADER_POLL_MS` instead.
    */
-  async create(specs: TopicSpec[], timeoutMs = 10000): Promise<void> {
+  async create(specs: TopicSpec[], timeoutMs = 10000, options: CreateOptions = {}): Promise<void> {
     const admin = await this.connect();
     const names = specs.map((s) => s.topic);
     const deadline = Date.now() + timeoutMs;
@@ -78,13 +87,18 @@ export class TopicAdmin {
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: names });
         const led = topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-        if (led.length === names.length) return;
+        if (led.length === names.length) break;
       } catch (e) {
         last = e; // not in the broker's metadata yet
       }
       if (Date.now() >= deadline) throw new TransportError(`created ${names.join(', ')}, but no leader within ${timeoutMs} ms`, last);
       await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
     }
+    // A leader in the metadata may still answer "not the leader" for a
+    // moment, and kafkajs then retries a whole produce request: the
+    // partitions that had taken it get their messages twice. Once a leader
+    // answers ListOffsets, it takes writes.
+    if (options.writable ?? true) await Promise.all(names.map((t) => this.offsets(t)));
   }
 
   /** Names of topics starting with `prefix`. */
