@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'KF_REMOTE',
   'KF_PROTOCOL',
   'KF_TRANSPORT',
+  'KF_UNKNOWN_TOPIC',
   'KF_USER',
 ] as const;
 
@@ -29,6 +30,11 @@ export interface FusionErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * The root of every error kafka-fusion throws or rejects with: a stable
+ * `code` (one of ERROR_CODES), a literal `name`, and whether trying again
+ * may help (`retriable`).
+ */
 export class FusionError extends Error {
   static readonly code: ErrorCode = 'KF_USER';
   override readonly name: string = 'FusionError';
@@ -191,6 +197,22 @@ export class TransportError extends FusionError {
   }
 }
 
+/**
+ * A write to a topic that does not exist, refused before it was tried (a
+ * send would otherwise retry for seconds). Not retriable: create the topic
+ * first.
+ */
+export class UnknownTopicError extends FusionError {
+  static override readonly code = 'KF_UNKNOWN_TOPIC' as const;
+  override readonly name = 'UnknownTopicError';
+  readonly topic: string;
+  constructor(topic: string) {
+    super(`topic "${topic}" does not exist; nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`, UnknownTopicError.code, false);
+    this.topic = topic;
+  }
+}
+
+/** True when `e` is one of kafka-fusion's errors (a FusionError). */
 export function isFusionError(e: unknown): e is FusionError {
   return e instanceof FusionError;
 }

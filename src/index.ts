@@ -1,4 +1,8 @@
-/** kafka-fusion: callback behaviour for Kafka microservices. The one public entry. */
+/**
+ * kafka-fusion: callback behaviour for Kafka microservices. The one public entry.
+ *
+ * @packageDocumentation
+ */
 export {
   ERROR_CODES,
   FusionError,
@@ -13,6 +17,7 @@ export {
   RemoteError,
   ProtocolError,
   TransportError,
+  UnknownTopicError,
   isFusionError,
   isRetriable,
 } from './errors';
@@ -41,8 +46,8 @@ export type { CallOutcome, CallTimings, ReplyMode } from './kafka/calls';
 export { RETRY_DEFAULTS } from './retry';
 export type { RetryPolicy } from './retry';
 
-export { brokersFromEnv } from './kafka/client';
-export type { ConnectionOptions, LogLevel } from './kafka/client';
+export { brokersFromEnv, STDERR_LOGGER } from './kafka/client';
+export type { ConnectionOptions, LogLevel, Logger } from './kafka/client';
 export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';
 export { ensureTopics, deleteTopicsByPrefix } from './kafka/topics';
 export type { TopicSpec } from './kafka/topics';

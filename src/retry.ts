@@ -26,7 +26,7 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: number):
 
 /**
  * What is worth another attempt: a failure of the Kafka client that says it
- * is retriable (broker away, leader moving, topic not there yet). A remote
+ * is retriable (broker away, leader moving). A remote
  * error (the service answered: a business failure), a timeout (the service
  * may still be working on it) and an abort are not.
  */

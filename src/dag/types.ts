@@ -5,20 +5,22 @@ export type ArgIn = (args: readonly unknown[], depResults: readonly unknown[]) =
 
 /** One call of a deps map: its `args` are sent as the request's data to `topic`. */
 export interface CallSpec {
+  /** The topic of the service to call (its Reactor's main topic). */
   topic: string;
+  /** The request's data: an array, to which the results of `deps` are joined (see `argIn`). */
   args: unknown[];
   /** Names of nodes whose results this node needs. */
   deps?: string[];
-  /** How dep results join `args`. @defaultValue appendResults (fusion's `conj`) */
+  /** How dep results join `args`. Default: appendResults (fusion's `conj`). */
   argIn?: ArgIn;
-  /** How this call gets its reply. @defaultValue the Reactor's replyMode */
+  /** How this call gets its reply. Default: the Reactor's replyMode. */
   replyMode?: 'ephemeral' | 'instance';
-  /** Codec of this call's args and result. @defaultValue the Reactor's codec (JSON when `wire` is 'envelope') */
+  /** Codec of this call's args and result. Default: the Reactor's codec (JSON when `wire` is 'envelope'). */
   codec?: Codec;
   /**
    * Wire format of this call: 'envelope' (JSON inside the kafka-fusion
    * envelope) or 'headers' (the args bare, fields in headers: what a NestJS
-   * `@MessagePattern` handler reads). @defaultValue the codec's: 'envelope' for JSON, else 'headers'
+   * `@MessagePattern` handler reads). Default: the codec's ('envelope' for JSON, else 'headers').
    */
   wire?: WireFormat;
 }
@@ -79,7 +81,7 @@ export type CallNode = (node: PlanNode, args: unknown[], signal: AbortSignal) =>
 export interface RunOptions {
   /** Aborts the run: calls in flight get the abort, nothing new starts. */
   signal?: AbortSignal;
-  /** Clock for timings. @defaultValue Date.now */
+  /** Clock for timings. Default: Date.now. */
   now?: () => number;
   /**
    * Told of the run as it ended, whether it resolved or rejected (a node

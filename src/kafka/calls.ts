@@ -43,10 +43,10 @@ export interface CallOptions {
   key?: string | Buffer | null;
   /** Headers of the request message (a caller's correlation or tenant ids...). */
   headers?: OutboundHeaders;
-  /** Codec and wire format of the request (and of the reply it expects). @defaultValue JSON in the envelope */
+  /** Codec and wire format of the request (and of the reply it expects). Default: JSON in the envelope. */
   encoding?: Encoding;
   signal?: AbortSignal;
-  /** Transient failures are tried again under this policy. @defaultValue no retry */
+  /** Transient failures are tried again under this policy. Default: no retry. */
   retry?: RetryPolicy;
   /** Told of each retry, before its wait. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;

@@ -4,9 +4,44 @@
  */
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { ConfigError } from '../errors';
+import { checkKnownOptions } from '../known-options';
 
-/** How much of kafkajs' log reaches the console. */
+/** The names ConnectionOptions knows (and `brokersFrom`, which a resolved connection carries). */
+const CONNECTION_OPTIONS = ['brokers', 'clientId', 'logLevel', 'logger', 'connectionTimeoutMs', 'requestTimeoutMs', 'brokersFrom'] as const;
+
+/** How much of the Kafka client's log is written. */
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * Where the Kafka client's log goes: pino's shape (`logger.warn(fields,
+ * message)`), which bunyan's and winston's child loggers share; `console`
+ * fits too. Each line's fields name the client's component (`namespace`)
+ * and what it reported.
+ */
+export interface Logger {
+  /** Something failed that a person must look at. */
+  error(fields: Record<string, unknown>, message: string): void;
+  /** Something a person should know of. */
+  warn(fields: Record<string, unknown>, message: string): void;
+  /** What the client did. */
+  info(fields: Record<string, unknown>, message: string): void;
+  /** Detail, including requests the client retries by itself. */
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The default logger: one line per entry on stderr, `[kafkajs WARN] Namespace: message {fields}`. */
+export const STDERR_LOGGER: Logger = Object.freeze({
+  error: (fields: Record<string, unknown>, message: string) => writeLine('ERROR', fields, message),
+  warn: (fields: Record<string, unknown>, message: string) => writeLine('WARN', fields, message),
+  info: (fields: Record<string, unknown>, message: string) => writeLine('INFO', fields, message),
+  debug: (fields: Record<string, unknown>, message: string) => writeLine('DEBUG', fields, message),
+});
+
+function writeLine(label: string, fields: Record<string, unknown>, message: string): void {
+  const { namespace, ...extra } = fields;
+  const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+  process.stderr.write(`[kafkajs ${label}] ${typeof namespace === 'string' && namespace ? `${namespace}: ` : ''}${message}${detail}\n`);
+}
 
 /** How to reach the Kafka cluster. */
 export interface ConnectionOptions {
@@ -14,8 +49,16 @@ export interface ConnectionOptions {
   brokers?: string[];
   /** Client id sent to the brokers. @defaultValue `kafka-fusion` */
   clientId?: string;
-  /** kafkajs log level. @defaultValue `error` */
+  /**
+   * How much of the Kafka client's log is written: at `warn` (the default)
+   * only what needs a person. Requests kafkajs retries by itself (a
+   * "Response Metadata ... does not host this topic-partition" while a topic
+   * is created or deleted) are logged at `debug`: a failure that lasts
+   * reaches the caller as an error. @defaultValue `warn`
+   */
   logLevel?: LogLevel;
+  /** Where the log goes. @defaultValue `STDERR_LOGGER` (lines on stderr) */
+  logger?: Logger;
   /** TCP connect timeout. @defaultValue 3000 */
   connectionTimeoutMs?: number;
   /** Request timeout. @defaultValue 30000 */
@@ -40,48 +83,63 @@ const LEVELS: Record<LogLevel, KafkaLogLevel> = {
 };
 
 /**
- * Errors kafkajs logs as ERROR but handles itself. UNKNOWN_MEMBER_ID on a
- * JoinGroup: the broker drops a group that is still joining when another
- * topic is deleted at that moment (it cleans every group's offsets), and
- * kafkajs joins again at once; with return topics created ahead, a reply
- * listener joins while the previous call's topic is deleted, often enough
- * to fill a log.
+ * What kafkajs logs as ERROR but handles itself: the error response to one
+ * request (`Response Metadata(...)`, `Response JoinGroup(...)`...), which it
+ * retries, and whose lasting failure reaches the caller as an error. Seen
+ * while a return topic is created or deleted, while a broker restarts, and
+ * when a group is dropped as it joins (UNKNOWN_MEMBER_ID during another
+ * topic's deletion).
  */
-function isHandledByKafkajs(namespace: string, log: LogEntry['log']): boolean {
-  return namespace === 'Connection' && log.message.startsWith('Response JoinGroup') && (log as { error?: unknown }).error === 'The coordinator is not aware of this member';
+function isRetriedByKafkajs(namespace: string, log: LogEntry['log']): boolean {
+  return namespace === 'Connection' && log.message.startsWith('Response ');
 }
 
-const LABELS: Record<number, string> = { [KafkaLogLevel.ERROR]: 'ERROR', [KafkaLogLevel.WARN]: 'WARN', [KafkaLogLevel.INFO]: 'INFO', [KafkaLogLevel.DEBUG]: 'DEBUG' };
+const METHODS: Record<number, keyof Logger> = { [KafkaLogLevel.ERROR]: 'error', [KafkaLogLevel.WARN]: 'warn', [KafkaLogLevel.INFO]: 'info', [KafkaLogLevel.DEBUG]: 'debug' };
 
-function logCreator(configured: number) {
-  return ({ namespace, level: given, log }: LogEntry) => {
-    const level = given <= KafkaLogLevel.ERROR && isHandledByKafkajs(namespace, log) ? KafkaLogLevel.INFO : given;
-    if (level > configured) return;
-    const label = LABELS[level] ?? String(level);
-    const { message, ...extra } = log;
-    // kafkajs logs every retried request as ERROR; they are expected while a
-    // broker restarts or a reply topic is being deleted, so keep them terse.
-    const line = `[kafkajs ${label}] ${namespace}: ${message}`;
-    const detail = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-    if (level <= KafkaLogLevel.ERROR) console.error(line + detail);
-    else console.log(line + detail);
-  };
+/** kafkajs's logCreator: each entry to `logger`, at its level or below. */
+function logTo(logger: Logger, configured: number) {
+  return () =>
+    ({ namespace, level: given, log }: LogEntry) => {
+      const level = given <= KafkaLogLevel.ERROR && isRetriedByKafkajs(namespace, log) ? KafkaLogLevel.DEBUG : given;
+      if (level > configured) return;
+      // kafkajs's own `timestamp` and `logger: 'kafkajs'` say nothing a logger does not.
+      const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };
+      try {
+        logger[METHODS[level] ?? 'debug']({ namespace, ...extra }, message);
+      } catch {
+        // a logger that throws must not break the client
+      }
+    };
 }
 
-/** The connection with its defaults, checked; `path` prefixes the option names in a ConfigError (`connection.`). */
-export function resolveConnection(options: ConnectionOptions = {}, path = ''): Required<ConnectionOptions> {
+/** A connection with its defaults, and where its broker list came from (for errors that say so). */
+export interface ResolvedConnection extends Required<ConnectionOptions> {
+  /** `connection.brokers`, `KAFKA_BROKERS`, `default`, or a command-line option such as `--brokers`. */
+  brokersFrom: string;
+}
+
+/** The connection with its defaults, checked; `path` prefixes the option names in a ConfigError (`connection.`). Resolving a resolved one changes nothing. */
+export function resolveConnection(options: ConnectionOptions = {}, path = ''): ResolvedConnection {
   if (typeof options !== 'object' || options === null) throw new ConfigError(path.replace(/\.$/, '') || 'connection', 'must be an object');
+  checkKnownOptions(options, CONNECTION_OPTIONS, path);
   const fromEnv = options.brokers === undefined && process.env.KAFKA_BROKERS?.trim();
+  const brokersFrom = (options as Partial<ResolvedConnection>).brokersFrom ?? (options.brokers !== undefined ? 'connection.brokers' : fromEnv ? 'KAFKA_BROKERS' : 'default');
   const brokers = options.brokers ?? brokersFromEnv();
   if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^\s:]+:\d+$/.test(b))) {
     throw new ConfigError(`${path}brokers`, `expected a non-empty list of "host:port"${fromEnv ? ' (from KAFKA_BROKERS, comma separated)' : ''}, got ${JSON.stringify(brokers)}`);
   }
-  const logLevel = options.logLevel ?? 'error';
+  const logLevel = options.logLevel ?? 'warn';
   if (!(logLevel in LEVELS)) throw new ConfigError(`${path}logLevel`, `must be one of ${Object.keys(LEVELS).join(', ')}`);
+  const logger = options.logger ?? STDERR_LOGGER;
+  if (typeof logger !== 'object' || logger === null || (['error', 'warn', 'info', 'debug'] as const).some((m) => typeof logger[m] !== 'function')) {
+    throw new ConfigError(`${path}logger`, 'must have error, warn, info and debug methods (a pino logger, or console)');
+  }
   return {
     brokers,
+    brokersFrom,
     clientId: options.clientId ?? 'kafka-fusion',
     logLevel,
+    logger,
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
     requestTimeoutMs: options.requestTimeoutMs ?? 30000,
   };
@@ -92,7 +150,7 @@ export function createKafka(connection: Required<ConnectionOptions>): Kafka {
     brokers: connection.brokers,
     clientId: connection.clientId,
     logLevel: LEVELS[connection.logLevel],
-    logCreator,
+    logCreator: logTo(connection.logger, LEVELS[connection.logLevel]),
     connectionTimeout: connection.connectionTimeoutMs,
     requestTimeout: connection.requestTimeoutMs,
   };

@@ -70,10 +70,17 @@ export class EphemeralRequester extends Requester {
 
   private async run<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
     const started = Date.now();
-    const spare = this.pool.take(this.inFlight);
-    const returnTopic = spare ?? newEphemeralTopic(this.options.topicPrefix);
     const correlationId = newCorrelationId();
     const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
+    // A topic that does not exist fails the call at once, before a return topic is spent on it.
+    try {
+      await race(this.producers.checkTopic(topic));
+    } catch (e) {
+      clear();
+      throw e;
+    }
+    const spare = this.pool.take(this.inFlight);
+    const returnTopic = spare ?? newEphemeralTopic(this.options.topicPrefix);
     let listener: GroupConsumer | undefined;
     let creating: Promise<void> | undefined;
     this.inFlight++;

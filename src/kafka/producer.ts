@@ -1,7 +1,9 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { OutboundHeaders } from '../protocol/bytes';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
+import { isUnknownTopic } from './send-errors';
+import type { TopicDirectory } from './topic-directory';
 export { isRefusedForGood, isTooLarge, isUnknownTopic } from './send-errors';
 import { ReplyProducerPool } from './reply-producers';
 
@@ -29,14 +31,16 @@ export class Producers {
   private readonly coalescer = new CoalescingSender((topic, messages) => this.sendNow(topic, messages), COALESCING);
   private closed = false;
 
+  /** `topics`: when given, a send to a topic it does not list fails at once (UnknownTopicError) instead of being retried by kafkajs. */
   constructor(
     private readonly kafka: Kafka,
+    private readonly topics?: TopicDirectory,
   ) {
     this.replies = new ReplyProducerPool(kafka, { maxProducers: 32, idleMs: 30000 });
   }
 
   private newProducer(): Producer {
-    return this.kafka.producer({ allowAutoTopicCreation: false });
+    return this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   }
 
   /** Connect the shared producer (memoised; concurrent callers share one attempt). */
@@ -57,9 +61,15 @@ export class Producers {
     return this.connecting;
   }
 
-  /** Send to a stable topic through the shared producer (coalesced: see CoalescingSender). */
-  send(topic: string, messages: OutboundMessage[]): Promise<void> {
+  /** Send to a stable topic through the shared producer (coalesced: see CoalescingSender); one that does not exist is refused at once. */
+  async send(topic: string, messages: OutboundMessage[]): Promise<void> {
+    await this.checkTopic(topic);
     return this.coalescer.send(topic, messages);
+  }
+
+  /** Resolves when `topic` exists (cached); rejects with UnknownTopicError when it does not. */
+  checkTopic(topic: string): Promise<void> {
+    return this.topics ? this.topics.check(topic) : Promise.resolve();
   }
 
   private async sendNow(topic: string, messages: OutboundMessage[]): Promise<void> {
@@ -67,6 +77,7 @@ export class Producers {
     try {
       await producer.send({ topic, messages });
     } catch (e) {
+      if (isUnknownTopic(e)) this.topics?.forget(topic);
       throw new TransportError(`could not send to "${topic}"`, e);
     }
   }

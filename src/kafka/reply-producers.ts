@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
 import type { OutboundMessage } from './producer';
@@ -91,7 +91,7 @@ export class ReplyProducerPool {
       this.entries.set(topic, existing);
       return existing;
     }
-    const producer = this.kafka.producer({ allowAutoTopicCreation: false, retry: REPLY_RETRY });
+    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: REPLY_RETRY });
     const entry: Entry = { producer, connected: producer.connect(), inFlight: 0, lastUsed: Date.now() };
     entry.connected.catch(() => undefined);
     this.entries.set(topic, entry);

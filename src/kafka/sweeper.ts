@@ -1,4 +1,6 @@
 import { TransportError } from '../errors';
+import { resolveConnection } from './client';
+import { checkReachable } from './reach';
 import type { ConnectionOptions } from './client';
 import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
 import { topicAdmin, type TopicAdmin } from './topics';
@@ -68,6 +70,7 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
 
 /** `sweepWith` on a client of its own: the exported `sweepTopics`. */
 export async function sweepTopics(options: SweepOptions & { connection?: ConnectionOptions } = {}): Promise<SweepReport> {
+  await checkReachable(resolveConnection(options.connection));
   const admin = topicAdmin(options.connection);
   try {
     return await sweepWith(admin, options);

@@ -1,8 +1,9 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { TransportError } from '../errors';
+import { checkReachable } from './reach';
+import { ConfigError, TransportError } from '../errors';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { GroupConsumer } from './consumer';
-import { LIBRARY_TOPIC_PREFIX } from './naming';
+import { isValidTopicName, LIBRARY_TOPIC_PREFIX } from './naming';
 
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
@@ -297,8 +298,22 @@ export function topicAdmin(connection: ConnectionOptions = {}): TopicAdmin {
   return new TopicAdmin(createKafka(resolveConnection({ logLevel: 'nothing', ...connection })));
 }
 
+/** What ensureTopics is given, checked before any I/O: a ConfigError names the first wrong spec. */
+function checkSpecs(specs: unknown): asserts specs is TopicSpec[] {
+  if (!Array.isArray(specs)) throw new ConfigError('specs', `must be an array of { topic, partitions? }, got ${typeof specs}`);
+  specs.forEach((s: unknown, i) => {
+    const topic = typeof s === 'object' && s !== null ? (s as TopicSpec).topic : undefined;
+    if (typeof s === 'string') throw new ConfigError(`specs[${i}]`, `must be an object such as { topic: ${JSON.stringify(s)} }, got the string ${JSON.stringify(s)}`);
+    if (typeof topic !== 'string' || !isValidTopicName(topic)) throw new ConfigError(`specs[${i}].topic`, `must be a valid Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters), got ${JSON.stringify(topic)}`);
+    const partitions = (s as TopicSpec).partitions;
+    if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new ConfigError(`specs[${i}].partitions`, `must be a whole number >= 1, got ${JSON.stringify(partitions)}`);
+  });
+}
+
 /** Create topics that may already exist (idempotent); waits for leaders. */
 export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOptions = {}): Promise<void> {
+  checkSpecs(specs);
+  await checkReachable(resolveConnection(connection));
   const admin = topicAdmin(connection);
   try {
     await admin.create(specs);
@@ -309,6 +324,7 @@ export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOpt
 
 /** Delete library-created topics (`kafka-fusion.` prefix by default) and return their names. */
 export async function deleteTopicsByPrefix(prefix: string = LIBRARY_TOPIC_PREFIX, connection: ConnectionOptions = {}): Promise<string[]> {
+  await checkReachable(resolveConnection(connection));
   const admin = topicAdmin(connection);
   try {
     const topics = await admin.list(prefix);

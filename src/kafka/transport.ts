@@ -1,4 +1,5 @@
-import { createKafka, resolveConnection, type ConnectionOptions } from './client';
+import { createKafka, resolveConnection, type ConnectionOptions, type ResolvedConnection } from './client';
+import { checkReachable } from './reach';
 import type { CallOptions, CallOutcome, ReplyMode } from './calls';
 import { EphemeralRequester } from './ephemeral';
 import { InstanceRequester } from './instance';
@@ -6,6 +7,7 @@ import { Producers } from './producer';
 import { Sweeper } from './sweeper';
 import { TransportError } from '../errors';
 import { TopicAdmin } from './topics';
+import { TopicDirectory } from './topic-directory';
 import type { Kafka } from 'kafkajs';
 
 /** Deadline of creating the instance reply topic and joining its listener. */
@@ -32,12 +34,14 @@ export class Transport {
   /** The instance-mode requester: its reply topic is created at its first call (or start()). */
   readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
+  private readonly connection: ResolvedConnection;
 
   constructor(options: TransportOptions) {
-    this.kafka = createKafka(resolveConnection(options.connection));
+    this.connection = resolveConnection(options.connection);
+    this.kafka = createKafka(this.connection);
     this.admin = new TopicAdmin(this.kafka);
     this.admin.onDeleteError = (topics, e) => options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.producers = new Producers(this.kafka);
+    this.producers = new Producers(this.kafka, new TopicDirectory(() => this.admin.list('')));
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
@@ -60,6 +64,11 @@ export class Transport {
             onError: options.onError,
           })
         : undefined;
+  }
+
+  /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
+  reach(): Promise<void> {
+    return checkReachable(this.connection);
   }
 
   /** Return topics this transport created and has not deleted yet (both modes). */

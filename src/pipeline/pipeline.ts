@@ -1,4 +1,5 @@
 import { ConfigError, StateError } from '../errors';
+import { checkKnownOptions } from '../known-options';
 import { checkDuration, checkNonNegative, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import { resolveConnection, type ConnectionOptions } from '../kafka/client';
@@ -70,7 +71,7 @@ export interface PipelineOptions {
    * @defaultValue true
    */
   interopHeaders?: boolean;
-  /** Background failures with no caller to tell (a sweep that failed...). @defaultValue logs to stderr */
+  /** Background failures with no caller to tell (a sweep that failed...). Default: logs to stderr. */
   onError?: (error: unknown) => void;
 }
 
@@ -96,9 +97,9 @@ export const PIPELINE_DEFAULTS = {
 export interface SendOptions {
   /** Message key: decides the partition. Text (written as UTF-8) or any bytes, written as they are. */
   key?: string | Uint8Array;
-  /** This message's codec. @defaultValue the Pipeline's */
+  /** This message's codec. Default: the Pipeline's. */
   codec?: Codec;
-  /** This message's wire format. @defaultValue the codec's, or the Pipeline's */
+  /** This message's wire format. Default: the codec's, or the Pipeline's. */
   wire?: WireFormat;
   /**
    * Headers of the request: each value text (written as UTF-8) or any bytes
@@ -114,11 +115,11 @@ export interface SendOptions {
 
 /** Options of `request` and `call`. */
 export interface RequestOptions extends SendOptions {
-  /** Deadline for the result. @defaultValue the Pipeline's requestTimeoutMs */
+  /** Deadline for the result. Default: the Pipeline's requestTimeoutMs. */
   timeoutMs?: number;
   /** Abort the request early. */
   signal?: AbortSignal;
-  /** This request's reply mode. @defaultValue the Pipeline's replyMode */
+  /** This request's reply mode. Default: the Pipeline's replyMode. */
   replyMode?: ReplyMode;
 }
 
@@ -145,7 +146,13 @@ export interface PipelineEvents extends CallEvents<PipelineCallRef> {
 
 type State = 'idle' | 'running' | 'closing' | 'closed';
 
+const SEND_OPTIONS = ['key', 'codec', 'wire', 'headers'] as const;
+const REQUEST_OPTIONS = [...SEND_OPTIONS, 'timeoutMs', 'signal', 'replyMode'] as const;
+const BATCH_ITEM = ['data', 'key', 'headers'] as const;
+
 export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an options object');
+  checkKnownOptions(options, Object.keys(PIPELINE_DEFAULTS));
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as Required<PipelineOptions>;
   for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
@@ -254,12 +261,13 @@ export class Pipeline {
 
   /** Connects the producer. Idempotent. */
   start(): Promise<this> {
-    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}`));
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`));
     this.starting ??= (async () => {
       const o = this.options;
       this.transport = new Transport(o);
       this.meters.attach();
       try {
+        await this.transport.reach();
         await this.transport.producers.connect();
         if (o.replyMode === 'instance') await this.transport.instance.start();
         this.transport.sweeper?.start();
@@ -275,6 +283,7 @@ export class Pipeline {
   }
 
   private running(topic: string): Transport {
+    if (this.state === 'closing' || this.state === 'closed') throw new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`);
     if (this.state !== 'running' || !this.transport) throw new StateError(`pipeline is ${this.state}; call start() first`);
     if (!isValidTopicName(topic)) throw new ConfigError('topic', `not a valid Kafka topic name: ${JSON.stringify(topic)}`);
     return this.transport;
@@ -283,6 +292,7 @@ export class Pipeline {
   /** Fire and forget: no return topic, nobody replies. */
   async send<T>(topic: string, data: T, options: SendOptions = {}): Promise<void> {
     const transport = this.running(topic);
+    checkKnownOptions(options, SEND_OPTIONS, 'options.');
     await this.produce(transport, topic, [{ data, key: options.key, headers: options.headers }], this.encodingOf(options));
   }
 
@@ -290,6 +300,11 @@ export class Pipeline {
   async sendBatch<T>(topic: string, items: BatchItem<T>[], options: BatchOptions = {}): Promise<void> {
     const transport = this.running(topic);
     if (!Array.isArray(items)) throw new ConfigError('items', 'must be an array');
+    checkKnownOptions(options, ['codec', 'wire'], 'options.');
+    items.forEach((item, i) => {
+      if (typeof item !== 'object' || item === null) throw new ConfigError(`items[${i}]`, 'must be an object { data, key?, headers? }');
+      checkKnownOptions(item, BATCH_ITEM, `items[${i}].`);
+    });
     if (items.length === 0) return;
     await this.produce(transport, topic, items, this.encodingOf(options));
   }
@@ -318,7 +333,16 @@ export class Pipeline {
     return resolveEncoding('', options.codec, options.wire, this.encoding);
   }
 
-  /** Send and wait for the result; rejects with CallTimeoutError, RemoteError... */
+  /**
+   * Send a request and wait for its result.
+   *
+   * @throws UnknownTopicError when `topic` does not exist (at once; nothing is written)
+   * @throws CallTimeoutError when no reply came within `timeoutMs`
+   * @throws RemoteError when the service answered with an error
+   * @throws ProtocolError when the reply cannot be read, or `data` cannot be encoded
+   * @throws TransportError when Kafka failed (after the retries `retry` allows)
+   * @throws ConfigError for bad options; StateError before start() or after close()
+   */
   async request<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<R> {
     return (await this.call<R, T>(topic, data, options)).result;
   }
@@ -326,6 +350,7 @@ export class Pipeline {
   /** `request`, with the return topic, correlation id and where the time went. */
   async call<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<CallOutcome<R>> {
     const transport = this.running(topic);
+    checkKnownOptions(options, REQUEST_OPTIONS, 'options.');
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const mode = options.replyMode ?? this.options.replyMode;
     checkDuration('timeoutMs', timeoutMs);

@@ -1,5 +1,6 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
+import { checkKnownOptions } from '../known-options';
 import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
 import type { ReplyMode } from '../kafka/calls';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
@@ -40,7 +41,7 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * when the Reactor takes it up. A request that carries its caller's
    * `deadline` is bounded by that too, whichever comes first; past it, calls
    * in flight are aborted and the caller gets a `DeadlineError`.
-   * @defaultValue none: only the caller's deadline and callTimeoutMs bound it
+   * Default: none; only the caller's deadline and callTimeoutMs bound it.
    */
   messageTimeoutMs?: number;
   /**
@@ -137,7 +138,7 @@ export interface ReactorOptions<T = unknown, R = unknown> {
    * @defaultValue true
    */
   interopHeaders?: boolean;
-  /** Background failures with no caller to tell (a reply that could not be written...). @defaultValue logs to stderr */
+  /** Background failures with no caller to tell (a reply that could not be written...). Default: logs to stderr. */
   onError?: (error: unknown) => void;
 }
 
@@ -173,9 +174,13 @@ export const REACTOR_DEFAULTS = {
   onError: (error: unknown) => console.error('kafka-fusion reactor:', error),
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
+/** Every name ReactorOptions knows. */
+const REACTOR_OPTIONS: readonly string[] = [...Object.keys(REACTOR_DEFAULTS), 'mainTopic', 'groupId', 'deadLetterTopic', 'subject', 'onPartitionsAssigned', 'onPartitionsRevoked', 'messageTimeoutMs'];
+
 /** Merge defaults (skipping `undefined`), validate, never mutate the input. */
 export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): ResolvedReactorOptions<T, R> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('elements', 'expected an options object');
+  checkKnownOptions(options, REACTOR_OPTIONS);
   const o = { ...REACTOR_DEFAULTS, ...withoutUndefined(options) } as ResolvedReactorOptions<T, R>;
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
   o.deadLetterTopic ??= defaultDeadLetterTopic(o.mainTopic);

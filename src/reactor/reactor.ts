@@ -151,6 +151,7 @@ export class ReactorElements<T = unknown, R = unknown> {
       transport = new Transport(o);
       this.transport = transport;
       this.meters.attach();
+      await transport.reach();
       if (!(await transport.admin.exists(o.mainTopic))) {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }

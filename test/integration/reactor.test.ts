@@ -1,5 +1,5 @@
 import { prependResults, toDot, toMermaid, type DepsMap } from '../../src/dag';
-import { CallTimeoutError, RemoteError } from '../../src/errors';
+import { CallTimeoutError, RemoteError, UnknownTopicError } from '../../src/errors';
 import type { ReactorMessage } from '../../src/reactor/types';
 import { createTopics, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
@@ -190,16 +190,18 @@ describe('Reactor over a real broker', () => {
 });
 
 describe('retries', () => {
-  test('a request that fails transiently (its topic does not exist yet) is tried again and answered once the topic is there', async () => {
+  test('a request to a topic that does not exist is not retried: it fails at once, naming the topic (issue 13)', async () => {
     const topic = testName('late');
     const pipeline = await startPipeline();
-    const answer = pipeline.request<number>(topic, 20, { timeoutMs: 90000 });
-    // The first attempt fails when kafkajs gives up producing to a missing topic.
-    await waitFor(() => pipeline.retries >= 1, 'the first attempt to fail and a retry to be scheduled', 60000, 100);
+    const started = Date.now();
+    await expect(pipeline.request<number>(topic, 20, { timeoutMs: 90000 })).rejects.toBeInstanceOf(UnknownTopicError);
+    expect(Date.now() - started).toBeLessThan(5000); // generous: it takes milliseconds (first-hour.test.ts prints them)
+    expect(pipeline.retries).toBe(0);
+    // Once the topic is there, the same request is answered.
     await createTopics(topic);
     await startService<number, number>((n) => n + 1, { mainTopic: topic });
-    await expect(answer).resolves.toBe(21);
-  }, 150000);
+    await expect(pipeline.request<number>(topic, 20)).resolves.toBe(21);
+  });
 
   test('a remote error is not retried', async () => {
     let calls = 0;

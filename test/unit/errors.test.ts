@@ -1,6 +1,6 @@
 import { isRefusedForGood, isUnknownTopic } from '../../src/kafka/producer';
 import * as errors from '../../src/errors';
-import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, DagValidationError, toWireError } from '../../src/errors';
+import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, UnknownTopicError, DagValidationError, toWireError } from '../../src/errors';
 
 const samples: [string, FusionError, boolean][] = [
   ['ConfigError', new ConfigError('a.b', 'bad'), false],
@@ -14,6 +14,7 @@ const samples: [string, FusionError, boolean][] = [
   ['RemoteError', new RemoteError('t', { name: 'E', message: 'm' }), false],
   ['ProtocolError', new ProtocolError('bad bytes'), false],
   ['TransportError', new TransportError('down', new Error('ECONNREFUSED')), true],
+  ['UnknownTopicError', new UnknownTopicError('orders'), false],
 ];
 
 describe('error hierarchy', () => {

@@ -103,3 +103,18 @@ describe('connection', () => {
     expect(() => resolveConnection({ brokers: [] })).toThrow(ConfigError);
   });
 });
+
+describe('unknown option names', () => {
+  test('a Pipeline, a Reactor and a connection refuse an unknown option, naming the closest known one', () => {
+    expect(() => new Pipeline({ timeoutMs: 5000 } as never)).toThrow(/^timeoutMs: is not an option; did you mean requestTimeoutMs\? \(known: /);
+    expect(() => elements({ mainTopic: 'm', groupId: 'g', callTimeout: 5 } as never)).toThrow(/^callTimeout: is not an option; did you mean callTimeoutMs\?/);
+    expect(() => new Pipeline({ connection: { broker: ['127.0.0.1:9092'] } as never })).toThrow(/^connection\.broker: is not an option; did you mean connection\.brokers\?/);
+    expect(() => new Pipeline({ zzzzzz: 1 } as never)).toThrow(/^zzzzzz: is not an option \(known: /);
+  });
+
+  test('the check names the option with its path and the closest known one', async () => {
+    const { checkKnownOptions } = await import('../../src/known-options');
+    expect(() => checkKnownOptions({ timeout: 1 }, ['key', 'timeoutMs'], 'options.')).toThrow('options.timeout: is not an option; did you mean options.timeoutMs? (known: key, timeoutMs)');
+    expect(() => checkKnownOptions({ key: 1, timeoutMs: 2 }, ['key', 'timeoutMs'])).not.toThrow();
+  });
+});
