@@ -5,23 +5,27 @@
  *   kafka-fusion send <topic> <json> [--key k] [--header name=value]... [--wire envelope|headers]
  *   kafka-fusion request <topic> <json> [--timeout ms] [--reply-mode instance|ephemeral] [--key k] [--header name=value]... [--wire envelope|headers]
  *   kafka-fusion dag render <deps.json> [--format mermaid|dot]
- *   kafka-fusion topics list | topics create <topic...> [--partitions n] | topics sweep [--older-than ms]
- *   kafka-fusion broker up|down|status (from a source checkout)
+ *   kafka-fusion topics list [--all] | topics create <topic...> [--partitions n] | topics sweep [--older-than ms]
+ *   kafka-fusion broker up|down|status|restart [--kill] [--down-for s]
+ *   kafka-fusion --version; --brokers host:port,... before any command (else KAFKA_BROKERS, else 127.0.0.1:9092)
  *
  * Exit codes: 0 done, 1 the operation failed (the error is printed), 2 bad
  * usage (commander's message and the command's help).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { BROKER_ACTIONS, runBroker } from '../broker/local';
 import { DAG_FORMATS, renderDag, type DagFormat, type DepsMap } from '../dag';
 import { ConfigError, isFusionError } from '../errors';
+import { resolveConnection, type ConnectionOptions } from '../kafka/client';
+import { checkReachable } from '../kafka/reach';
 import { ephemeralTopicTime, isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../kafka/naming';
 import { sweepTopics } from '../kafka/sweeper';
 import { ensureTopics, topicAdmin } from '../kafka/topics';
 import { WIRE_FORMATS, type WireFormat } from '../protocol/wire';
 import { Pipeline } from '../pipeline/pipeline';
+import { dotToSvg } from './svg';
 
 /** Where the command writes; tests pass their own. */
 export interface Io {
@@ -51,6 +55,12 @@ function positiveCount(text: string): number {
   return n;
 }
 
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number of seconds >= 0, got "${text}"`);
+  return n;
+}
+
 function nonNegativeInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number of milliseconds >= 0, got "${text}"`);
@@ -69,12 +79,31 @@ const wireOption = () => new Option('--wire <format>', "'envelope' (JSON in the 
 
 function describeError(e: unknown): string {
   if (isFusionError(e)) return `${e.name} (${e.code}): ${e.message}`;
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return e instanceof Error ? e.message : String(e);
 }
+
+/** `--brokers a:1,b:2`: a comma-separated list. */
+function brokerList(text: string): string[] {
+  const list = text.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  if (list.length === 0 || list.some((b) => !/^[^\s:]+:\d+$/.test(b))) throw new InvalidArgumentError(`expected host:port[,host:port...], got "${text}"`);
+  return list;
+}
+
+/** The package's version, from its package.json (two folders up from src/cli and from dist/cli). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The connection of every command: --brokers when given (else KAFKA_BROKERS, else the default); the client's log off, errors are printed as one line. */
+let connection: ConnectionOptions = { logLevel: 'nothing' };
 
 async function withPipeline<T>(fn: (p: Pipeline) => Promise<T>, replyMode: 'ephemeral' | 'instance' = 'ephemeral'): Promise<T> {
   // A one-shot command: no background sweeps, no topics created ahead.
-  const pipeline = await new Pipeline({ sweepIntervalMs: 0, spareReturnTopics: 0, replyMode, connection: { logLevel: 'nothing' } }).start();
+  const pipeline = await new Pipeline({ sweepIntervalMs: 0, spareReturnTopics: 0, replyMode, connection }).start();
   try {
     return await fn(pipeline);
   } finally {
@@ -82,20 +111,19 @@ async function withPipeline<T>(fn: (p: Pipeline) => Promise<T>, replyMode: 'ephe
   }
 }
 
-/** The broker commands run scripts/broker.ts of a source checkout (it fetches Apache Kafka's jars with Maven). */
-function brokerScript(): string | undefined {
-  for (const root of [path.join(__dirname, '..', '..'), process.cwd()]) {
-    const script = path.join(root, 'scripts', 'broker.ts');
-    if (existsSync(script)) return script;
-  }
-  return undefined;
-}
-
 export function buildProgram(io: Io = processIo): Command {
   const program = new Command('kafka-fusion')
     .description('Drive kafka-fusion services from a terminal: send, request, draw DAGs, manage return topics and the local broker.')
+    .version(version(), '--version', 'print the version')
+    .option('--brokers <host:port,...>', 'the Kafka cluster (else KAFKA_BROKERS, else 127.0.0.1:9092)', brokerList)
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .addHelpText('after', '\nEnvironment:\n  KAFKA_BROKERS  the Kafka cluster, host:port[,host:port...], when --brokers is not given (default 127.0.0.1:9092)')
+    .hook('preAction', (root) => {
+      const brokers = (root.opts() as { brokers?: string[] }).brokers;
+      // brokersFrom: errors say the list came from --brokers.
+      connection = brokers ? ({ brokers, brokersFrom: '--brokers', logLevel: 'nothing' } as ConnectionOptions) : { logLevel: 'nothing' };
+    })
     .exitOverride();
 
   program
@@ -131,22 +159,35 @@ export function buildProgram(io: Io = processIo): Command {
   const dag = program.command('dag').description('deps maps');
   dag
     .command('render')
-    .description('draw a deps map (a JSON file: { name: { topic, args, deps? } }) as Mermaid or Graphviz DOT')
+    .description('draw a deps map (a JSON file: { name: { topic, args, deps? } }) as Mermaid, Graphviz DOT, or SVG (Graphviz built in)')
     .argument('<deps.json>', "the deps map's file")
-    .addOption(new Option('--format <format>', 'output format').choices([...DAG_FORMATS]).default('mermaid'))
-    .action((file: string, o: { format: DagFormat }) => {
-      const deps = JSON.parse(readFileSync(file, 'utf8')) as DepsMap;
-      io.out(renderDag(deps, o.format).trimEnd());
+    .addOption(new Option('--format <format>', 'output format').choices([...DAG_FORMATS, 'svg']).default('mermaid'))
+    .action(async (file: string, o: { format: DagFormat | 'svg' }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ConfigError('deps.json', `cannot read ${file}: ${(e as Error).message}`);
+      }
+      let deps: DepsMap;
+      try {
+        deps = JSON.parse(text) as DepsMap;
+      } catch (e) {
+        throw new ConfigError('deps.json', `${file} is not JSON: ${(e as Error).message}`);
+      }
+      io.out(o.format === 'svg' ? (await dotToSvg(renderDag(deps, 'dot'))).trimEnd() : renderDag(deps, o.format).trimEnd());
     });
 
   const topics = program.command('topics').description("kafka-fusion's topics on the broker");
   topics
     .command('list')
-    .description(`list topics named ${LIBRARY_TOPIC_PREFIX}*, with the age of return topics`)
-    .action(async () => {
-      const admin = topicAdmin({ logLevel: 'nothing' });
+    .description(`list topics named ${LIBRARY_TOPIC_PREFIX}* (--all: every topic), with the age of return topics`)
+    .option('--all', 'every topic of the cluster, not only the library\'s')
+    .action(async (o: { all?: boolean }) => {
+      await checkReachable(resolveConnection(connection));
+      const admin = topicAdmin(connection);
       try {
-        const names = await admin.list(LIBRARY_TOPIC_PREFIX);
+        const names = await admin.list(o.all ? '' : LIBRARY_TOPIC_PREFIX);
         for (const t of names.sort()) {
           const born = ephemeralTopicTime(t);
           io.out(born === undefined ? t : `${t}\t${Math.round((Date.now() - born) / 1000)} s old`);
@@ -166,7 +207,7 @@ export function buildProgram(io: Io = processIo): Command {
       if (bad.length > 0) throw new ConfigError('topic', `not a valid Kafka topic name: ${bad.map((t) => JSON.stringify(t)).join(', ')}`);
       await ensureTopics(
         names.map((topic) => ({ topic, partitions: o.partitions })),
-        { logLevel: 'nothing' },
+        connection,
       );
       for (const t of names) io.out(t);
       io.err(`${names.length} topic(s) ready`);
@@ -177,20 +218,22 @@ export function buildProgram(io: Io = processIo): Command {
     .option('--older-than <ms>', 'only topics older than this', nonNegativeInt, 300000)
     .action(async (o: { olderThan: number }) => {
       io.err(`sweeping return topics older than ${o.olderThan} ms...`);
-      const report = await sweepTopics({ olderThanMs: o.olderThan, connection: { logLevel: 'nothing' } });
+      const report = await sweepTopics({ olderThanMs: o.olderThan, connection });
       for (const t of report.deleted) io.out(`deleted ${t}`);
       io.err(`${report.deleted.length} deleted, ${report.live.length} kept (live), ${report.young.length} kept (young)`);
     });
 
   program
     .command('broker')
-    .description('the local Apache Kafka broker (from a source checkout: scripts/broker.ts)')
-    .addArgument(new Argument('<action>', 'up, down or status').choices(['up', 'down', 'status']))
-    .action((action: string) => {
-      const script = brokerScript();
-      if (!script) throw new Error('the broker commands need a kafka-fusion source checkout (scripts/broker.ts); run them from its directory');
-      const r = spawnSync(process.execPath, ['--import', 'tsx', script, action], { stdio: 'inherit', cwd: path.dirname(path.dirname(script)) });
-      if (r.status !== 0) throw new Error(`broker ${action} failed (exit ${r.status ?? r.signal})`);
+    .description('a local Apache Kafka broker from its jars on Maven Central (needs a JDK 17 and Maven): up, down, status, restart')
+    .addArgument(new Argument('<action>', 'up, down, status or restart').choices([...BROKER_ACTIONS]))
+    .option('--kill', 'restart: stop it with SIGKILL (a crash) instead of cleanly')
+    .option('--down-for <s>', 'restart: stay away this many seconds first', seconds)
+    .addHelpText('after', '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_STATE (default ./.kafka), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion)')
+    .action(async (action: string, o: { kill?: boolean; downFor?: number }) => {
+      const args = [action, ...(o.kill ? ['--kill'] : []), ...(o.downFor !== undefined ? ['--down-for', String(o.downFor)] : [])];
+      const code = await runBroker(args);
+      if (code !== 0) throw new Error(`broker ${action} failed (exit ${code}); see above`);
     });
 
   return program;

@@ -3,11 +3,11 @@
  * (its exit code and what it prints), and once through the bin script.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/main';
-import { createTopics, messagesWritten, partitionsOf, testName } from '../helpers/broker';
+import { brokers, createTopics, messagesWritten, partitionsOf, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startReactor, startService } from '../helpers/fusion';
 import { texts } from '../helpers/bytes';
 import { withRaw } from '../helpers/raw';
@@ -86,13 +86,16 @@ describe('kafka-fusion CLI', () => {
     });
   });
 
-  test('dag render draws a deps map file as Mermaid (default) or DOT; an invalid one exits 1 naming the cycle', async () => {
+  test('dag render draws a deps map file as Mermaid (default), DOT or SVG; an invalid one exits 1 naming the cycle', async () => {
     const file = diamondFile();
     const mermaid = await cli('dag', 'render', file);
     expect(mermaid.code).toBe(0);
     expect(mermaid.out.join('\n')).toMatch(/^flowchart LR\n {2}n0\["a<br\/>svc\.a"\]/);
     const dot = await cli('dag', 'render', file, '--format', 'dot');
     expect(dot.out.join('\n')).toContain('"b" -> "d";');
+    // SVG with no Graphviz installed (it is built in, as WebAssembly).
+    const svg = await cli('dag', 'render', file, '--format', 'svg');
+    expect({ code: svg.code, start: svg.out.join('\n').includes('<svg'), nodes: (svg.out.join('\n').match(/class="node"/g) ?? []).length }).toEqual({ code: 0, start: true, nodes: 4 });
     const cyclic = path.join(path.dirname(file), 'cycle.json');
     writeFileSync(cyclic, JSON.stringify({ a: { topic: 't', args: [], deps: ['b'] }, b: { topic: 't', args: [], deps: ['a'] } }));
     const bad = await cli('dag', 'render', cyclic);
@@ -111,6 +114,29 @@ describe('kafka-fusion CLI', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.out.join('\n')).toContain('Usage: kafka-fusion [options] [command]');
+    expect(help.out.join('\n')).toContain('KAFKA_BROKERS  the Kafka cluster');
+  });
+
+  test('--version prints the package version; --brokers names the cluster, and a wrong one is one error line saying where it came from', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(await cli('--version')).toEqual({ code: 0, out: [version], err: [] });
+    const wrong = await cli('--brokers', '127.0.0.1:9', 'topics', 'list');
+    expect(wrong).toEqual({ code: 1, out: [], err: ['error: TransportError (KF_TRANSPORT): no Kafka broker answers at 127.0.0.1:9 (connection refused: nothing listens there); the address is from the command-line option --brokers'] });
+    expect((await cli('--brokers', 'nohost', 'topics', 'list')).code).toBe(2);
+    const right = await cli('--brokers', brokers.join(','), 'topics', 'list', '--all');
+    expect(right.code).toBe(0);
+    expect(right.out).toContain('__consumer_offsets'); // --all: not only the library's topics
+  });
+
+  test('dag render names the file it cannot read or parse', async () => {
+    const broken = path.join(os.tmpdir(), `broken-${process.pid}.json`);
+    writeFileSync(broken, '{"a": ');
+    try {
+      expect((await cli('dag', 'render', broken)).err).toEqual([expect.stringMatching(new RegExp(`^error: ConfigError \\(KF_CONFIG\\): deps\\.json: ${broken.replace(/[.]/g, '\\.')} is not JSON: `))]);
+    } finally {
+      rmSync(broken);
+    }
+    expect((await cli('dag', 'render', '/nonexistent/deps.json')).err).toEqual([expect.stringMatching(/^error: ConfigError \(KF_CONFIG\): deps\.json: cannot read \/nonexistent\/deps\.json: ENOENT/)]);
   });
 
   test('topics list shows return topics with their age; topics sweep deletes the orphans', async () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { dotToSvg } from '../../src/cli/svg';
 import { buildPlan, type DepsMap, type RunResult } from '../../src/dag';
 import { renderDag, toDot, toMermaid } from '../../src/dag/render';
 import { DagCycleError } from '../../src/errors';
@@ -22,10 +22,8 @@ const run: RunResult = {
   finishedAt: 1040,
 };
 
-/** Graphviz itself (Debian's graphviz, installed by .ci/run) must accept what we emit. */
-function graphvizAccepts(dot: string): string {
-  return execFileSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
-}
+/** Graphviz itself (compiled to WebAssembly, a dependency: nothing to install) must accept what we emit; it throws on a syntax error. */
+const graphvizAccepts = dotToSvg;
 
 describe('DAG pictures', () => {
   test('a deps map as Mermaid: one node per call with name and topic, one edge per dependency', () => {
@@ -54,7 +52,7 @@ describe('DAG pictures', () => {
     expect(text.split('\n').filter((l) => l.startsWith('  class '))).toEqual(['  class n0 done', '  class n1 done', '  class n2 failed', '  class n3 skipped']);
   });
 
-  test('DOT of a deps map and of a run: the shape we mean, and Graphviz renders both', () => {
+  test('DOT of a deps map and of a run: the shape we mean, and Graphviz renders both', async () => {
     const plain = toDot(diamond);
     expect(plain).toContain('digraph dag {');
     expect(plain).toContain('  "a" [label="a\\nmath.add"];');
@@ -62,18 +60,19 @@ describe('DAG pictures', () => {
     expect(plain).toContain('  "b" -> "d";');
     const ran = toDot(buildPlan(diamond), run);
     expect(ran).toContain('"c" [label="c\\nmath.mul\\nfailed 18 ms", style=filled, fillcolor="#ffd6d6"');
-    for (const dot of [plain, ran]) expect(graphvizAccepts(dot)).toContain('<svg');
+    for (const dot of [plain, ran]) expect(await graphvizAccepts(dot)).toContain('<svg');
+    await expect(graphvizAccepts('digraph { "a" -> ')).rejects.toThrow(/syntax error/); // it can fail
     expect(renderDag(diamond, 'dot')).toBe(plain);
     expect(renderDag(diamond)).toBe(toMermaid(diamond));
   });
 
-  test('node names are labels, never syntax: quotes, backslashes, brackets and line breaks are escaped', () => {
+  test('node names are labels, never syntax: quotes, backslashes, brackets and line breaks are escaped', async () => {
     const odd: DepsMap = {
       'say "hi"': { topic: 't.one', args: [] },
       'back\\slash [x] <b>&#': { topic: 't.two', args: [], deps: ['say "hi"'] },
       'two\nlines': { topic: 't.three', args: [], deps: ['back\\slash [x] <b>&#'] },
     };
-    const svg = graphvizAccepts(toDot(odd));
+    const svg = await graphvizAccepts(toDot(odd));
     expect(svg).toContain('say &quot;hi&quot;');
     expect(svg).toContain('back\\slash [x] &lt;b&gt;&amp;#');
     const mermaid = toMermaid(odd);
