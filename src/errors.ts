@@ -207,7 +207,7 @@ export class UnknownTopicError extends FusionError {
   override readonly name = 'UnknownTopicError';
   readonly topic: string;
   constructor(topic: string) {
-    super(`topic "${topic}" does not exist; nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`, UnknownTopicError.code, false);
+    super(`topic "${topic}" does not exist (or this client may not see it); nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`, UnknownTopicError.code, false);
     this.topic = topic;
   }
 }

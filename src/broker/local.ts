@@ -20,9 +20,10 @@
  *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 here; Kafka's own default is 3000
  *                          (set it to 3000 to measure what a default broker costs)
  *
- *   KAFKA_FUSION_STATE     where a broker's state and data live (default .kafka/ in the current directory)
+ *   KAFKA_FUSION_STATE     where a broker's state and data live (default ~/.cache/kafka-fusion/brokers;
+ *                          a source checkout's scripts/broker.ts uses its .kafka/)
  *
- * Each port has its own state under .kafka/<port>/, so brokers of two
+ * Each port has its own state under <state>/<port>/, so brokers of two
  * versions (or settings) can run side by side on different KAFKA_PORTs.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,12 +36,13 @@ import { probeBroker } from '../kafka/topics';
 
 const VERSION = process.env.KAFKA_VERSION ?? '3.9.2';
 const PORT = Number(process.env.KAFKA_PORT ?? 9092);
-const STATE_ROOT = path.resolve(process.env.KAFKA_FUSION_STATE ?? '.kafka');
+const CACHE = process.env.KAFKA_FUSION_CACHE ?? path.join(os.homedir(), '.cache', 'kafka-fusion');
+/** One place per user, whatever the current directory (a source checkout keeps its own: scripts/broker.ts). */
+const STATE_ROOT = path.resolve(process.env.KAFKA_FUSION_STATE ?? path.join(CACHE, 'brokers'));
 const STATE_DIR = path.join(STATE_ROOT, String(PORT));
 const STATE_FILE = path.join(STATE_DIR, 'broker.json');
 const REBALANCE_DELAY_MS = Number(process.env.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS ?? 0);
 const CONTROLLER_PORT = PORT + 1;
-const CACHE = process.env.KAFKA_FUSION_CACHE ?? path.join(os.homedir(), '.cache', 'kafka-fusion');
 const READY_TIMEOUT_MS = 120_000;
 
 interface BrokerState {

@@ -4,7 +4,7 @@
  *
  *   kafka-fusion send <topic> <json> [--key k] [--header name=value]... [--wire envelope|headers]
  *   kafka-fusion request <topic> <json> [--timeout ms] [--reply-mode instance|ephemeral] [--key k] [--header name=value]... [--wire envelope|headers]
- *   kafka-fusion dag render <deps.json> [--format mermaid|dot]
+ *   kafka-fusion dag render <deps.json> [--format mermaid|dot|svg]
  *   kafka-fusion topics list [--all] | topics create <topic...> [--partitions n] | topics sweep [--older-than ms]
  *   kafka-fusion broker up|down|status|restart [--kill] [--down-for s]
  *   kafka-fusion --version; --brokers host:port,... before any command (else KAFKA_BROKERS, else 127.0.0.1:9092)
@@ -229,8 +229,11 @@ export function buildProgram(io: Io = processIo): Command {
     .addArgument(new Argument('<action>', 'up, down, status or restart').choices([...BROKER_ACTIONS]))
     .option('--kill', 'restart: stop it with SIGKILL (a crash) instead of cleanly')
     .option('--down-for <s>', 'restart: stay away this many seconds first', seconds)
-    .addHelpText('after', '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_STATE (default ./.kafka), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion)')
-    .action(async (action: string, o: { kill?: boolean; downFor?: number }) => {
+    .addHelpText('after', '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker\'s state and data; default <cache>/brokers)')
+    .action(async (action: string, o: { kill?: boolean; downFor?: number }, command: Command) => {
+      // --brokers names a cluster to use instead of a local broker, as KAFKA_BROKERS does.
+      const brokers = (command.optsWithGlobals() as { brokers?: string[] }).brokers;
+      if (brokers) process.env.KAFKA_BROKERS = brokers.join(',');
       const args = [action, ...(o.kill ? ['--kill'] : []), ...(o.downFor !== undefined ? ['--down-for', String(o.downFor)] : [])];
       const code = await runBroker(args);
       if (code !== 0) throw new Error(`broker ${action} failed (exit ${code}); see above`);

@@ -6,16 +6,16 @@ import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } fro
 import { ConfigError } from '../errors';
 import { checkKnownOptions } from '../known-options';
 
-/** The names ConnectionOptions knows (and `brokersFrom`, which a resolved connection carries). */
-const CONNECTION_OPTIONS = ['brokers', 'clientId', 'logLevel', 'logger', 'connectionTimeoutMs', 'requestTimeoutMs', 'brokersFrom'] as const;
+/** The names ConnectionOptions knows. */
+const CONNECTION_OPTIONS = ['brokers', 'clientId', 'logLevel', 'logger', 'connectionTimeoutMs', 'requestTimeoutMs'] as const;
 
 /** How much of the Kafka client's log is written. */
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
 /**
  * Where the Kafka client's log goes: pino's shape (`logger.warn(fields,
- * message)`), which bunyan's and winston's child loggers share; `console`
- * fits too. Each line's fields name the client's component (`namespace`)
+ * message)`), which bunyan's shares; `console` fits too (winston's methods
+ * take the message first: wrap them). Each line's fields name the client's component (`namespace`)
  * and what it reported.
  */
 export interface Logger {
@@ -121,7 +121,9 @@ export interface ResolvedConnection extends Required<ConnectionOptions> {
 /** The connection with its defaults, checked; `path` prefixes the option names in a ConfigError (`connection.`). Resolving a resolved one changes nothing. */
 export function resolveConnection(options: ConnectionOptions = {}, path = ''): ResolvedConnection {
   if (typeof options !== 'object' || options === null) throw new ConfigError(path.replace(/\.$/, '') || 'connection', 'must be an object');
-  checkKnownOptions(options, CONNECTION_OPTIONS, path);
+  // `brokersFrom` is carried by a resolved connection (resolving one again keeps it), never given by a user.
+  const { brokersFrom: _carried, ...given } = options as Partial<ResolvedConnection>;
+  checkKnownOptions(given, CONNECTION_OPTIONS, path);
   const fromEnv = options.brokers === undefined && process.env.KAFKA_BROKERS?.trim();
   const brokersFrom = (options as Partial<ResolvedConnection>).brokersFrom ?? (options.brokers !== undefined ? 'connection.brokers' : fromEnv ? 'KAFKA_BROKERS' : 'default');
   const brokers = options.brokers ?? brokersFromEnv();

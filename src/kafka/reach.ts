@@ -20,37 +20,49 @@ function origin(from: ResolvedConnection['brokersFrom']): string {
 function why(e: NodeJS.ErrnoException | Error): string {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
+  if (code === 'ENOTFOUND') return 'no such host';
+  if (code === 'EAI_AGAIN') return 'the host name could not be looked up (DNS failed)';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
   return e.message;
 }
 
-function tryConnect(address: string, timeoutMs: number): Promise<string | undefined> {
+/** One connect attempt: settles with why it failed, or undefined once connected; `cancel` closes it. */
+export type Connect = (address: string, timeoutMs: number) => { outcome: Promise<string | undefined>; cancel: () => void };
+
+function tryConnect(address: string, timeoutMs: number): { outcome: Promise<string | undefined>; cancel: () => void } {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at);
   const port = Number(address.slice(at + 1));
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (problem: string | undefined) => {
-      socket.removeAllListeners();
-      socket.on('error', () => undefined);
-      socket.destroy();
-      resolve(problem);
-    };
-    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (e) => done(why(e)));
-  });
+  const socket = net.connect({ host, port });
+  let settle!: (problem: string | undefined) => void;
+  const outcome = new Promise<string | undefined>((resolve) => (settle = resolve));
+  const done = (problem: string | undefined) => {
+    socket.removeAllListeners();
+    socket.on('error', () => undefined);
+    socket.destroy();
+    settle(problem);
+  };
+  socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+  socket.once('connect', () => done(undefined));
+  socket.once('error', (e) => done(why(e)));
+  return { outcome, cancel: () => done('not needed') };
 }
 
 /**
- * Resolves as soon as one bootstrap address accepts a connection; rejects
- * with one TransportError naming every address, why each failed, and where
- * the list came from, after at most `connectionTimeoutMs`.
+ * Resolves as soon as one bootstrap address accepts a connection (the
+ * other attempts are closed); rejects with one TransportError naming every
+ * address, why each failed, and where the list came from, after at most
+ * `connectionTimeoutMs`.
  */
-export async function checkReachable(connection: ResolvedConnection): Promise<void> {
-  const problems = await Promise.all(connection.brokers.map((b) => tryConnect(b, connection.connectionTimeoutMs)));
-  if (problems.some((p) => p === undefined)) return;
+export async function checkReachable(connection: ResolvedConnection, connect: Connect = tryConnect): Promise<void> {
+  const attempts = connection.brokers.map((b) => connect(b, connection.connectionTimeoutMs));
+  const reached = await new Promise<boolean>((resolve) => {
+    let failed = 0;
+    for (const a of attempts) void a.outcome.then((problem) => (problem === undefined ? resolve(true) : ++failed === attempts.length && resolve(false)));
+  });
+  for (const a of attempts) a.cancel();
+  if (reached) return;
+  const problems = await Promise.all(attempts.map((a) => a.outcome));
   const each = connection.brokers.map((b, i) => `${b} (${problems[i]})`).join(', ');
   throw new TransportError(`no Kafka broker answers at ${each}; the address is ${origin(connection.brokersFrom)}`);
 }

@@ -7,25 +7,34 @@ import { UnknownTopicError } from '../errors';
  * A topic seen once is trusted until a write to it fails as unknown
  * (`forget`); one not seen is looked up in a listing begun after it was
  * asked for (lookups at the same moment share one), so a topic created just
- * before its first write is found.
+ * before its first write is found. On a cluster the broker asked may list a
+ * topic another broker has just created a moment later: a miss is looked up
+ * again after each of `settleMs` (25, 75 and 150 ms) before it is refused.
  */
 export class TopicDirectory {
   private known = new Set<string>();
-  private listing: { startedAt: number; names: Promise<Set<string>> } | undefined;
+  /** Listings begun so far: a lookup trusts only one begun after it asked. */
+  private begun = 0;
+  private listing: { seq: number; names: Promise<Set<string>> } | undefined;
 
   constructor(
     private readonly listTopics: () => Promise<string[]>,
-    private readonly now: () => number = Date.now,
+    private readonly settleMs: readonly number[] = [25, 75, 150],
   ) {}
 
   /** Resolves when `topic` exists; rejects with UnknownTopicError when it does not. */
   async check(topic: string): Promise<void> {
     if (this.known.has(topic)) return;
-    const askedAt = this.now();
+    const asked = this.begun;
     const joined = this.relist();
     let names = await joined.names;
     // A listing begun before this lookup may predate the topic: ask once more.
-    if (!names.has(topic) && joined.startedAt < askedAt) names = await this.relist().names;
+    if (!names.has(topic) && joined.seq <= asked) names = await this.relist().names;
+    for (const ms of this.settleMs) {
+      if (names.has(topic)) return;
+      await new Promise((r) => setTimeout(r, ms));
+      names = this.known.has(topic) ? this.known : await this.relist().names;
+    }
     if (!names.has(topic)) throw new UnknownTopicError(topic);
   }
 
@@ -35,10 +44,10 @@ export class TopicDirectory {
   }
 
   /** One listing at a time; lookups meanwhile share it. */
-  private relist(): { startedAt: number; names: Promise<Set<string>> } {
+  private relist(): { seq: number; names: Promise<Set<string>> } {
     if (this.listing) return this.listing;
     const listing = {
-      startedAt: this.now(),
+      seq: ++this.begun,
       names: this.listTopics()
         .then((names) => (this.known = new Set(names)))
         .finally(() => {

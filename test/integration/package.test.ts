@@ -28,6 +28,7 @@ test('npm pack, npm install into a new project: CommonJS and ESM scripts call a 
   const svc = await startService<number[], number>((xs) => xs.reduce((a, b) => a + b, 0));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-fusion-user-'));
   try {
+    // npm pack runs prepack, which rebuilds dist/ in this checkout: safe because test files run one at a time (jest.config.js, maxWorkers 1).
     const packed = await run('npm', ['pack', '--silent', '--pack-destination', work], ROOT, 240000);
     expect({ code: packed.code, stderr: packed.stderr.split('\n').filter((l) => /ERR!/.test(l)) }).toEqual({ code: 0, stderr: [] });
     const tarball = path.join(work, packed.stdout.trim().split('\n').at(-1)!);

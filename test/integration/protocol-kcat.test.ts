@@ -3,7 +3,7 @@
  * by a shell script with kcat and jq (examples/shell/upper-service.sh), not
  * by this library, and the DAG runs through it in both reply modes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
@@ -15,6 +15,11 @@ afterEach(closeAllAndCheckTopics);
 const SCRIPT = path.join(__dirname, '..', '..', 'examples', 'shell', 'upper-service.sh');
 
 function startShellService(topic: string): ChildProcess {
+  // Without them the script cannot serve: say so (npm test installs them: scripts/provision.sh).
+  for (const tool of ['kcat', 'jq']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+    if (!found) throw new Error(`${tool} is not installed: npm test installs it with scripts/provision.sh (apt-get install kcat jq)`);
+  }
   // Its own process group, so that kcat and jq go with it.
   const child = spawn('bash', [SCRIPT, connection.brokers.join(','), topic, testName('shell')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`upper-service: ${d.toString()}`));

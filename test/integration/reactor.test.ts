@@ -190,7 +190,7 @@ describe('Reactor over a real broker', () => {
 });
 
 describe('retries', () => {
-  test('a request to a topic that does not exist is not retried: it fails at once, naming the topic (issue 13)', async () => {
+  test('a request to a topic that does not exist is not retried: it fails within half a second, naming the topic (issue 13)', async () => {
     const topic = testName('late');
     const pipeline = await startPipeline();
     const started = Date.now();

@@ -54,3 +54,13 @@ test('one address that answers is enough, and every socket is closed', async () 
     await new Promise((r) => server.close(r));
   }
 });
+
+test('the first address that answers is enough: one that hangs is not waited for, and is closed', async () => {
+  const cancelled: string[] = [];
+  const connect = (address: string) => ({
+    outcome: address === 'live:1' ? Promise.resolve(undefined) : new Promise<string | undefined>(() => undefined), // never settles
+    cancel: () => void cancelled.push(address),
+  });
+  await expect(checkReachable(resolveConnection({ brokers: ['hangs:1', 'live:1'], connectionTimeoutMs: 60000 }), connect)).resolves.toBeUndefined();
+  expect(cancelled.sort()).toEqual(['hangs:1', 'live:1']);
+});

@@ -7,12 +7,16 @@
 import { UnknownTopicError } from '../../src/errors';
 import { TopicDirectory } from '../../src/kafka/topic-directory';
 
-function directory(topics: string[]) {
+/** A directory over a stand-in list; `settleMs` [] refuses a miss at its first listing. */
+function directory(topics: string[], settleMs: number[] = []) {
   const state = { topics, listings: 0 };
-  const dir = new TopicDirectory(async () => {
-    state.listings++;
-    return [...state.topics];
-  });
+  const dir = new TopicDirectory(
+    async () => {
+      state.listings++;
+      return [...state.topics];
+    },
+    settleMs,
+  );
   return { dir, state };
 }
 
@@ -44,7 +48,6 @@ test('a listing begun before a lookup is not trusted to say a topic is missing: 
   let release!: () => void;
   const topics: string[] = [];
   let listings = 0;
-  let now = 0;
   const dir = new TopicDirectory(
     () =>
       new Promise<string[]>((resolve) => {
@@ -52,10 +55,9 @@ test('a listing begun before a lookup is not trusted to say a topic is missing: 
         const snapshot = [...topics];
         release = () => resolve(snapshot);
       }),
-    () => now,
+    [],
   );
-  const first = dir.check('other'); // begins a listing at 0, before 'fresh' exists
-  now = 10;
+  const first = dir.check('other'); // begins a listing before 'fresh' exists
   topics.push('fresh');
   const second = dir.check('fresh'); // joins it, then must list again
   release();
@@ -75,14 +77,27 @@ test('forget(): a topic whose write failed as unknown is looked up again', async
   expect(state.listings).toBe(2);
 });
 
+test('a miss is looked up again a few times before it is refused: a topic another broker lists a moment later is found', async () => {
+  const { dir, state } = directory([], [1, 1, 1]);
+  const lookup = dir.check('lagging');
+  await new Promise((r) => setImmediate(r));
+  state.topics.push('lagging'); // listed by the second look
+  await expect(lookup).resolves.toBeUndefined();
+  await expect(dir.check('never')).rejects.toBeInstanceOf(UnknownTopicError);
+  expect(state.listings).toBeGreaterThanOrEqual(2 + 4);
+});
+
 test('a listing that fails rejects the lookups that waited for it, and the next lookup lists again', async () => {
   let fail = true;
   let listings = 0;
-  const dir = new TopicDirectory(async () => {
-    listings++;
-    if (fail) throw new Error('broker away');
-    return ['t'];
-  });
+  const dir = new TopicDirectory(
+    async () => {
+      listings++;
+      if (fail) throw new Error('broker away');
+      return ['t'];
+    },
+    [],
+  );
   await expect(Promise.all([dir.check('t'), dir.check('t')])).rejects.toThrow('broker away');
   fail = false;
   await expect(dir.check('t')).resolves.toBeUndefined();
