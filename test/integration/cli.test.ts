@@ -4,13 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/main';
 import { brokers, createTopics, messagesWritten, partitionsOf, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startReactor, startService } from '../helpers/fusion';
 import { texts } from '../helpers/bytes';
+import { closedPort } from '../helpers/net';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
 
@@ -121,10 +121,7 @@ describe('kafka-fusion CLI', () => {
   test('--version prints the package version; --brokers names the cluster, and a wrong one is one error line saying where it came from', async () => {
     const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
     expect(await cli('--version')).toEqual({ code: 0, out: [version], err: [] });
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r)); // nothing listens there now
+    const port = await closedPort(); // nothing listens there
     const wrong = await cli('--brokers', `127.0.0.1:${port}`, 'topics', 'list');
     expect(wrong).toEqual({ code: 1, out: [], err: [`error: TransportError (KF_TRANSPORT): no Kafka broker answers at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the command-line option --brokers`] });
     expect((await cli('--brokers', 'nohost', 'topics', 'list')).code).toBe(2);

@@ -4,7 +4,6 @@
  * child process that must exit by itself once everything is closed.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import type { ReplyMode } from '../../src/kafka/calls';
 import { createTopics, testName } from '../helpers/broker';
@@ -12,19 +11,12 @@ import { ConfigError, StateError } from '../../src/errors';
 import { ensureTopics } from '../../src/kafka/topics';
 import { connection } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline } from '../helpers/fusion';
+import { closedPort } from '../helpers/net';
 
 afterEach(closeAllAndCheckTopics);
 
 const ROOT = path.join(__dirname, '..', '..');
 
-/** A port nothing listens on: one just listened on, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface Attempt {
   what: string;

@@ -6,16 +6,9 @@ import net from 'node:net';
 import { TransportError } from '../../src/errors';
 import { resolveConnection } from '../../src/kafka/client';
 import { checkReachable } from '../../src/kafka/reach';
+import { closedPort } from '../helpers/net';
 import { waitFor } from '../helpers/wait';
 
-/** A port nothing listens on: one just listened on, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('nothing listening: one TransportError naming the address, why, and that it came from connection.brokers', async () => {
   const port = await closedPort();
