@@ -47,7 +47,7 @@ export { RETRY_DEFAULTS } from './retry';
 export type { RetryPolicy } from './retry';
 
 export { brokersFromEnv, STDERR_LOGGER } from './kafka/client';
-export type { ConnectionOptions, LogLevel, Logger } from './kafka/client';
+export type { ConnectionOptions, LogLevel, Logger, SaslOptions, TlsOptions } from './kafka/client';
 export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';
 export { ensureTopics, deleteTopicsByPrefix } from './kafka/topics';
 export type { TopicSpec } from './kafka/topics';

@@ -18,6 +18,10 @@
  *   KAFKA_PORT             client port (default 9092); controller port is KAFKA_PORT + 1
  *   KAFKA_FUSION_CACHE     where jars are cached (default ~/.cache/kafka-fusion)
  *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 here; Kafka's own default is 3000
+ *   KAFKA_SASL_SSL_PORT    also listen with SASL_SSL (SCRAM-SHA-512) on this port: a certificate
+ *                          authority and the broker's certificate are made with the JDK's keytool
+ *                          (the CA's PEM is <state>/<port>/tls/ca.pem), users from KAFKA_SCRAM_USERS
+ *   KAFKA_SCRAM_USERS      name:password,... created at start (default kafka-fusion:kafka-fusion-secret)
  *                          (set it to 3000 to measure what a default broker costs)
  *
  *   KAFKA_FUSION_STATE     where a broker's state and data live (default ~/.cache/kafka-fusion/brokers;
@@ -42,6 +46,42 @@ const STATE_ROOT = path.resolve(process.env.KAFKA_FUSION_STATE ?? path.join(CACH
 const STATE_DIR = path.join(STATE_ROOT, String(PORT));
 const STATE_FILE = path.join(STATE_DIR, 'broker.json');
 const REBALANCE_DELAY_MS = Number(process.env.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS ?? 0);
+const SASL_SSL_PORT = process.env.KAFKA_SASL_SSL_PORT ? Number(process.env.KAFKA_SASL_SSL_PORT) : undefined;
+const TLS_DIR = path.join(STATE_DIR, 'tls');
+/** Only for this local test broker's keystores. */
+const STORE_PASSWORD = 'kafka-fusion-local';
+
+/** SCRAM users to create at start: name and password pairs. */
+function scramUsers(): [string, string][] {
+  const raw = process.env.KAFKA_SCRAM_USERS ?? 'kafka-fusion:kafka-fusion-secret';
+  return raw.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    if (at <= 0 || at === pair.length - 1) throw new Error(`KAFKA_SCRAM_USERS: expected name:password[,name:password...], got an entry without both`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
+
+/** keytool, failing with its output. */
+function keytool(...args: string[]): void {
+  const r = spawnSync('keytool', args, { encoding: 'utf8' });
+  if (r.error) throw new Error(`could not run keytool (it comes with the JDK): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`keytool ${args[0]} failed: ${r.stderr}${r.stdout}`);
+}
+
+/** A certificate authority and a broker certificate it signed, for 127.0.0.1 and localhost; the CA as PEM for clients. */
+function makeCertificates(): void {
+  fs.rmSync(TLS_DIR, { recursive: true, force: true });
+  fs.mkdirSync(TLS_DIR, { recursive: true });
+  const f = (name: string) => path.join(TLS_DIR, name);
+  const store = ['-storetype', 'PKCS12', '-storepass', STORE_PASSWORD, '-keypass', STORE_PASSWORD];
+  keytool('-genkeypair', '-alias', 'ca', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=kafka-fusion local CA', '-ext', 'bc:c', '-validity', '3650', '-keystore', f('ca.p12'), ...store);
+  keytool('-exportcert', '-alias', 'ca', '-keystore', f('ca.p12'), '-storepass', STORE_PASSWORD, '-rfc', '-file', f('ca.pem'));
+  keytool('-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=localhost', '-validity', '3650', '-keystore', f('broker.p12'), ...store);
+  keytool('-certreq', '-alias', 'broker', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('broker.csr'));
+  keytool('-gencert', '-alias', 'ca', '-keystore', f('ca.p12'), '-storepass', STORE_PASSWORD, '-infile', f('broker.csr'), '-outfile', f('broker.crt'), '-rfc', '-ext', 'SAN=dns:localhost,ip:127.0.0.1', '-validity', '3650');
+  keytool('-importcert', '-alias', 'ca', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('ca.pem'), '-noprompt');
+  keytool('-importcert', '-alias', 'broker', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('broker.crt'));
+}
 const CONTROLLER_PORT = PORT + 1;
 const READY_TIMEOUT_MS = 120_000;
 
@@ -115,15 +155,16 @@ function ensureJars(version: string): string {
 }
 
 function serverProperties(dataDir: string): string {
+  const secured = SASL_SSL_PORT === undefined ? '' : `,SASL_SSL://127.0.0.1:${SASL_SSL_PORT}`;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}`,
-    `listeners=PLAINTEXT://127.0.0.1:${PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${PORT}`,
+    `listeners=PLAINTEXT://127.0.0.1:${PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}${secured}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${PORT}${secured}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${SASL_SSL_PORT === undefined ? '' : ',SASL_SSL:SASL_SSL'}`,
     `log.dirs=${dataDir}`,
     'num.partitions=1',
     'offsets.topic.replication.factor=1',
@@ -137,6 +178,15 @@ function serverProperties(dataDir: string): string {
     'delete.topic.enable=true',
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
+    ...(SASL_SSL_PORT === undefined
+      ? []
+      : [
+          'sasl.enabled.mechanisms=SCRAM-SHA-512',
+          'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          `listener.name.sasl_ssl.ssl.keystore.location=${path.join(TLS_DIR, 'broker.p12')}`,
+          `listener.name.sasl_ssl.ssl.keystore.password=${STORE_PASSWORD}`,
+          'listener.name.sasl_ssl.ssl.keystore.type=PKCS12',
+        ]),
     '',
   ].join('\n');
 }
@@ -245,7 +295,9 @@ async function up(): Promise<void> {
   fs.writeFileSync(path.join(STATE_DIR, 'log4j2.properties'), LOG4J2);
   const logOpt = logOption(VERSION, STATE_DIR);
   const cp = path.join(libs, '*');
-  const fmt = spawnSync('java', [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props], { encoding: 'utf8' });
+  const scram = SASL_SSL_PORT === undefined ? [] : scramUsers().flatMap(([name, password]) => ['-S', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
+  if (SASL_SSL_PORT !== undefined) makeCertificates();
+  const fmt = spawnSync('java', [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, ...scram], { encoding: 'utf8' });
   if (fmt.error) throw new Error(`could not run java (is a JDK 17 installed?): ${fmt.error.message}`);
   if (fmt.status !== 0) throw new Error(`StorageTool format failed (${fmt.status}): ${fmt.stderr}${fmt.stdout}`);
   await launch(VERSION, dataDir, started, 'w');
@@ -282,6 +334,7 @@ async function launch(version: string, dataDir: string, started: number, logMode
   }
   await probeBroker({ brokers: brokers() }, Math.max(5000, deadline - Date.now()));
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (SASL_SSL_PORT !== undefined) log(`SASL_SSL (SCRAM-SHA-512) on 127.0.0.1:${SASL_SSL_PORT}; its CA: ${path.join(TLS_DIR, 'ca.pem')} (KAFKA_TLS_CA_FILE)`);
 }
 
 /** Stop the broker process (SIGTERM, or SIGKILL as a crash) and wait until it is gone. */

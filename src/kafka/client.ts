@@ -3,11 +3,53 @@
  * imports kafkajs, so that another client can be measured and swapped in.
  */
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 import { checkKnownOptions } from '../known-options';
 
 /** The names ConnectionOptions knows. */
-const CONNECTION_OPTIONS = ['brokers', 'clientId', 'logLevel', 'logger', 'connectionTimeoutMs', 'requestTimeoutMs'] as const;
+const CONNECTION_OPTIONS = ['brokers', 'clientId', 'logLevel', 'logger', 'connectionTimeoutMs', 'requestTimeoutMs', 'tls', 'sasl'] as const;
+
+const PASSWORD_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'];
+
+/** TLS from the environment: KAFKA_TLS_CA_FILE (PEM) or KAFKA_TLS=true. */
+function tlsFromEnv(env: NodeJS.ProcessEnv): boolean | TlsOptions {
+  const caFile = env.KAFKA_TLS_CA_FILE?.trim();
+  if (caFile) {
+    try {
+      return { ca: [readFileSync(caFile, 'utf8')] };
+    } catch (e) {
+      throw new ConfigError('KAFKA_TLS_CA_FILE', `cannot read ${caFile}: ${(e as Error).message}`);
+    }
+  }
+  return env.KAFKA_TLS?.trim().toLowerCase() === 'true';
+}
+
+/** SASL from the environment: KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. */
+function saslFromEnv(env: NodeJS.ProcessEnv): SaslOptions | undefined {
+  const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  if (!mechanism) return undefined;
+  if (!PASSWORD_MECHANISMS.includes(mechanism)) throw new ConfigError('KAFKA_SASL_MECHANISM', `must be one of ${PASSWORD_MECHANISMS.join(', ')} (others need code: connection.sasl), got ${JSON.stringify(mechanism)}`);
+  const username = env.KAFKA_SASL_USERNAME ?? '';
+  const password = env.KAFKA_SASL_PASSWORD ?? '';
+  if (!username || !password) throw new ConfigError('KAFKA_SASL_USERNAME', 'KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too');
+  return { mechanism: mechanism as 'plain', username, password };
+}
+
+/** What is wrong with SASL options, naming the field (never its value: it may be a secret). */
+function checkSasl(sasl: unknown, path: string): void {
+  if (typeof sasl !== 'object' || sasl === null) throw new ConfigError(`${path}sasl`, 'must be an object with a mechanism');
+  const s = sasl as Record<string, unknown>;
+  if (typeof s.mechanism !== 'string') throw new ConfigError(`${path}sasl.mechanism`, `must be a string such as 'scram-sha-512'`);
+  const m = s.mechanism.toLowerCase();
+  if (PASSWORD_MECHANISMS.includes(m)) {
+    for (const f of ['username', 'password']) if (typeof s[f] !== 'string' || (s[f] as string).length === 0) throw new ConfigError(`${path}sasl.${f}`, `must be a non-empty string for ${m}`);
+  } else if (m === 'oauthbearer') {
+    if (typeof s.oauthBearerProvider !== 'function') throw new ConfigError(`${path}sasl.oauthBearerProvider`, 'must be a function resolving to { value: token }');
+  } else if (typeof s.authenticationProvider !== 'function') {
+    throw new ConfigError(`${path}sasl`, `mechanism ${JSON.stringify(m)} needs an authenticationProvider (kafkajs's custom mechanism)`);
+  }
+}
 
 /** How much of the Kafka client's log is written. */
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
@@ -63,7 +105,54 @@ export interface ConnectionOptions {
   connectionTimeoutMs?: number;
   /** Request timeout. @defaultValue 30000 */
   requestTimeoutMs?: number;
+  /**
+   * TLS to the brokers: `true` trusts the system's certificate authorities;
+   * an object adds your own (`ca`), a client certificate (`cert`, `key`,
+   * `passphrase`) and a `servername`. Server names are checked
+   * (`rejectUnauthorized` is true unless you turn it off).
+   * Default: from `KAFKA_TLS_CA_FILE` (a PEM file) or `KAFKA_TLS=true` in the
+   * environment, else none.
+   */
+  tls?: boolean | TlsOptions;
+  /**
+   * SASL authentication: PLAIN or SCRAM with a user and password,
+   * OAUTHBEARER with a token provider, or any mechanism kafkajs takes with
+   * an `authenticationProvider` (AWS IAM, for instance). Default: from
+   * `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD`,
+   * else none. Credentials are never written to a log or an error.
+   */
+  sasl?: SaslOptions;
 }
+
+/** TLS settings (a subset of Node's `tls.connect` options). */
+export interface TlsOptions {
+  /** Certificate authorities to trust (PEM), beside or instead of the system's. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** A client certificate (PEM), for brokers that authenticate clients by TLS. */
+  cert?: string | Buffer;
+  /** Its private key (PEM). */
+  key?: string | Buffer;
+  /** The key's passphrase. */
+  passphrase?: string;
+  /** The name to check the broker's certificate against, when it is not the host's. */
+  servername?: string;
+  /** Check the broker's certificate and name. Default: true. */
+  rejectUnauthorized?: boolean;
+}
+
+/** SASL settings: a user and password, an OAUTHBEARER token provider, or a mechanism of your own. */
+export type SaslOptions =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | {
+      mechanism: 'oauthbearer';
+      /** Resolves to a current token (`{ value }`); called at each connection and re-authentication. */
+      oauthBearerProvider: () => Promise<{ value: string }>;
+    }
+  | {
+      mechanism: string;
+      /** A custom mechanism in kafkajs's shape (AWS IAM, for instance): see kafkajs's "Custom Authentication Mechanisms". */
+      authenticationProvider: (...args: never[]) => unknown;
+    };
 
 export const DEFAULT_BROKER = '127.0.0.1:9092';
 
@@ -113,7 +202,8 @@ function logTo(logger: Logger, configured: number) {
 }
 
 /** A connection with its defaults, and where its broker list came from (for errors that say so). */
-export interface ResolvedConnection extends Required<ConnectionOptions> {
+export interface ResolvedConnection extends Required<Omit<ConnectionOptions, 'sasl'>> {
+  sasl: SaslOptions | undefined;
   /** `connection.brokers`, `KAFKA_BROKERS`, `default`, or a command-line option such as `--brokers`. */
   brokersFrom: string;
 }
@@ -136,24 +226,32 @@ export function resolveConnection(options: ConnectionOptions = {}, path = ''): R
   if (typeof logger !== 'object' || logger === null || (['error', 'warn', 'info', 'debug'] as const).some((m) => typeof logger[m] !== 'function')) {
     throw new ConfigError(`${path}logger`, 'must have error, warn, info and debug methods (a pino logger, or console)');
   }
+  const tls = options.tls ?? tlsFromEnv(process.env);
+  if (typeof tls !== 'boolean' && (typeof tls !== 'object' || tls === null)) throw new ConfigError(`${path}tls`, 'must be true, false or an object { ca, cert, key, passphrase, servername, rejectUnauthorized }');
+  const sasl = options.sasl ?? saslFromEnv(process.env);
+  if (sasl !== undefined) checkSasl(sasl, path);
   return {
     brokers,
     brokersFrom,
     clientId: options.clientId ?? 'kafka-fusion',
     logLevel,
     logger,
+    tls,
+    sasl,
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3000,
     requestTimeoutMs: options.requestTimeoutMs ?? 30000,
   };
 }
 
-export function createKafka(connection: Required<ConnectionOptions>): Kafka {
+export function createKafka(connection: ResolvedConnection): Kafka {
   const config: KafkaConfig = {
     brokers: connection.brokers,
     clientId: connection.clientId,
     logLevel: LEVELS[connection.logLevel],
     logCreator: logTo(connection.logger, LEVELS[connection.logLevel]),
     connectionTimeout: connection.connectionTimeoutMs,
+    ...(connection.tls !== false && { ssl: connection.tls as KafkaConfig['ssl'] }),
+    ...(connection.sasl !== undefined && { sasl: connection.sasl as KafkaConfig['sasl'] }),
     requestTimeout: connection.requestTimeoutMs,
   };
   return new Kafka(config);

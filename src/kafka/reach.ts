@@ -5,6 +5,7 @@
  * then fail without saying where the address came from.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { TransportError } from '../errors';
 import type { ResolvedConnection } from './client';
 
@@ -27,13 +28,15 @@ function why(e: NodeJS.ErrnoException | Error): string {
 }
 
 /** One connect attempt: settles with why it failed, or undefined once connected; `cancel` closes it. */
-export type Connect = (address: string, timeoutMs: number) => { outcome: Promise<string | undefined>; cancel: () => void };
+export type Connect = (address: string, timeoutMs: number, secure: ResolvedConnection['tls']) => { outcome: Promise<string | undefined>; cancel: () => void };
 
-function tryConnect(address: string, timeoutMs: number): { outcome: Promise<string | undefined>; cancel: () => void } {
+function tryConnect(address: string, timeoutMs: number, secure: ResolvedConnection['tls'] = false): { outcome: Promise<string | undefined>; cancel: () => void } {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at);
   const port = Number(address.slice(at + 1));
-  const socket = net.connect({ host, port });
+  // With TLS, the handshake too (as kafkajs makes it): a certificate the client does not trust, or a wrong name, fails here at once.
+  const options = secure === false ? undefined : { ...(secure === true ? {} : secure), host, port, servername: (secure !== true && secure.servername) || (net.isIP(host) ? undefined : host) };
+  const socket = options ? tls.connect(options) : net.connect({ host, port });
   let settle!: (problem: string | undefined) => void;
   const outcome = new Promise<string | undefined>((resolve) => (settle = resolve));
   const done = (problem: string | undefined) => {
@@ -43,8 +46,8 @@ function tryConnect(address: string, timeoutMs: number): { outcome: Promise<stri
     settle(problem);
   };
   socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
-  socket.once('connect', () => done(undefined));
-  socket.once('error', (e) => done(why(e)));
+  socket.once(options ? 'secureConnect' : 'connect', () => done(undefined));
+  socket.once('error', (e) => done(options ? `TLS: ${why(e)}` : why(e)));
   return { outcome, cancel: () => done('not needed') };
 }
 
@@ -55,7 +58,7 @@ function tryConnect(address: string, timeoutMs: number): { outcome: Promise<stri
  * `connectionTimeoutMs`.
  */
 export async function checkReachable(connection: ResolvedConnection, connect: Connect = tryConnect): Promise<void> {
-  const attempts = connection.brokers.map((b) => connect(b, connection.connectionTimeoutMs));
+  const attempts = connection.brokers.map((b) => connect(b, connection.connectionTimeoutMs, connection.tls));
   const reached = await new Promise<boolean>((resolve) => {
     let failed = 0;
     for (const a of attempts) void a.outcome.then((problem) => (problem === undefined ? resolve(true) : ++failed === attempts.length && resolve(false)));
@@ -64,5 +67,5 @@ export async function checkReachable(connection: ResolvedConnection, connect: Co
   if (reached) return;
   const problems = await Promise.all(attempts.map((a) => a.outcome));
   const each = connection.brokers.map((b, i) => `${b} (${problems[i]})`).join(', ');
-  throw new TransportError(`no Kafka broker answers at ${each}; the address is ${origin(connection.brokersFrom)}`);
+  throw new TransportError(`could not connect to a Kafka broker at ${each}; the address is ${origin(connection.brokersFrom)}`);
 }

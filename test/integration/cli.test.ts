@@ -123,7 +123,7 @@ describe('kafka-fusion CLI', () => {
     expect(await cli('--version')).toEqual({ code: 0, out: [version], err: [] });
     const port = await closedPort(); // nothing listens there
     const wrong = await cli('--brokers', `127.0.0.1:${port}`, 'topics', 'list');
-    expect(wrong).toEqual({ code: 1, out: [], err: [`error: TransportError (KF_TRANSPORT): no Kafka broker answers at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the command-line option --brokers`] });
+    expect(wrong).toEqual({ code: 1, out: [], err: [`error: TransportError (KF_TRANSPORT): could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the command-line option --brokers`] });
     expect((await cli('--brokers', 'nohost', 'topics', 'list')).code).toBe(2);
     const right = await cli('--brokers', brokers.join(','), 'topics', 'list', '--all');
     expect(right.code).toBe(0);

@@ -77,7 +77,7 @@ describe.each<['env' | 'option', string]>([
   test('Pipeline.start(), a Reactor and ensureTopics each fail in seconds with one error naming the address and where it came from; no kafkajs noise; the process exits', async () => {
     const address = `127.0.0.1:${await closedPort()}`; // nothing listens there
     const run = await runFixture(['wrong-address', address, via], 60000);
-    const says = `no Kafka broker answers at ${address} (connection refused: nothing listens there); the address is ${origin}`;
+    const says = `could not connect to a Kafka broker at ${address} (connection refused: nothing listens there); the address is ${origin}`;
     expect(run.attempts.map(({ what, name, message }) => ({ what, name, message }))).toEqual(
       ['pipeline', 'reactor', 'ensureTopics'].map((what) => ({ what, name: 'TransportError', message: says })),
     );

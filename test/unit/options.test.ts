@@ -118,3 +118,36 @@ describe('unknown option names', () => {
     expect(() => checkKnownOptions({ key: 1, timeoutMs: 2 }, ['key', 'timeoutMs'])).not.toThrow();
   });
 });
+
+describe('connection security options', () => {
+  const env = (vars: Record<string, string>, fn: () => void) => {
+    const saved = { ...process.env };
+    Object.assign(process.env, vars);
+    try {
+      fn();
+    } finally {
+      for (const k of Object.keys(vars)) if (saved[k] === undefined) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  };
+
+  test('SASL and TLS from the environment; a bad mechanism or a missing password is a ConfigError that names no secret', () => {
+    env({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 's3cret-in-env', KAFKA_TLS: 'true' }, () => {
+      const c = resolveConnection({});
+      expect(c.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 's3cret-in-env' });
+      expect(c.tls).toBe(true);
+    });
+    env({ KAFKA_SASL_MECHANISM: 'gssapi' }, () => expect(() => resolveConnection({})).toThrow(/^KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512/));
+    env({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' }, () => expect(() => resolveConnection({})).toThrow('KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too'));
+    env({ KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' }, () => expect(() => resolveConnection({})).toThrow(/^KAFKA_TLS_CA_FILE: cannot read \/nonexistent\/ca\.pem/));
+    let message = '';
+    try {
+      resolveConnection({ sasl: { mechanism: 'plain', username: '', password: 'p4ss-w0rd' } }, 'connection.');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe('connection.sasl.username: must be a non-empty string for plain');
+    expect(() => resolveConnection({ sasl: { mechanism: 'oauthbearer' } as never })).toThrow('sasl.oauthBearerProvider: must be a function resolving to { value: token }');
+    expect(resolveConnection({ sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 't' }) } }).sasl!.mechanism).toBe('oauthbearer');
+  });
+});
