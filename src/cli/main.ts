@@ -18,11 +18,10 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { BROKER_ACTIONS, runBroker } from '../broker/local';
 import { DAG_FORMATS, renderDag, type DagFormat, type DepsMap } from '../dag';
 import { ConfigError, isFusionError } from '../errors';
-import { resolveConnection, type ConnectionOptions } from '../kafka/client';
-import { checkReachable } from '../kafka/reach';
+import type { ConnectionOptions } from '../kafka/client';
 import { ephemeralTopicTime, isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../kafka/naming';
 import { sweepTopics } from '../kafka/sweeper';
-import { ensureTopics, topicAdmin } from '../kafka/topics';
+import { ensureTopics, reachableAdmin } from '../kafka/topics';
 import { WIRE_FORMATS, type WireFormat } from '../protocol/wire';
 import { Pipeline } from '../pipeline/pipeline';
 import { dotToSvg } from './svg';
@@ -184,8 +183,7 @@ export function buildProgram(io: Io = processIo): Command {
     .description(`list topics named ${LIBRARY_TOPIC_PREFIX}* (--all: every topic), with the age of return topics`)
     .option('--all', 'every topic of the cluster, not only the library\'s')
     .action(async (o: { all?: boolean }) => {
-      await checkReachable(resolveConnection(connection));
-      const admin = topicAdmin(connection);
+      const admin = await reachableAdmin(connection);
       try {
         const names = await admin.list(o.all ? '' : LIBRARY_TOPIC_PREFIX);
         for (const t of names.sort()) {

@@ -1,9 +1,7 @@
 import { TransportError } from '../errors';
-import { resolveConnection } from './client';
-import { checkReachable } from './reach';
 import type { ConnectionOptions } from './client';
 import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
-import { topicAdmin, type TopicAdmin } from './topics';
+import { reachableAdmin, type TopicAdmin } from './topics';
 
 /** Options of `sweepTopics`. */
 export interface SweepOptions {
@@ -70,8 +68,7 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
 
 /** `sweepWith` on a client of its own: the exported `sweepTopics`. */
 export async function sweepTopics(options: SweepOptions & { connection?: ConnectionOptions } = {}): Promise<SweepReport> {
-  await checkReachable(resolveConnection(options.connection));
-  const admin = topicAdmin(options.connection);
+  const admin = await reachableAdmin(options.connection);
   try {
     return await sweepWith(admin, options);
   } finally {

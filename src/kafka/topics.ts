@@ -294,6 +294,17 @@ export class TopicAdmin {
 }
 
 /** A TopicAdmin with its own client, for scripts and tests. */
+/**
+ * An admin for a one-off job, once a bootstrap broker answers: a wrong
+ * address is one clear error (checkReachable) instead of kafkajs's retries.
+ * The connection is resolved once, for both.
+ */
+export async function reachableAdmin(connection: ConnectionOptions = {}): Promise<TopicAdmin> {
+  const resolved = resolveConnection({ logLevel: 'nothing', ...connection });
+  await checkReachable(resolved);
+  return new TopicAdmin(createKafka(resolved));
+}
+
 export function topicAdmin(connection: ConnectionOptions = {}): TopicAdmin {
   return new TopicAdmin(createKafka(resolveConnection({ logLevel: 'nothing', ...connection })));
 }
@@ -313,8 +324,7 @@ function checkSpecs(specs: unknown): asserts specs is TopicSpec[] {
 /** Create topics that may already exist (idempotent); waits for leaders. */
 export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOptions = {}): Promise<void> {
   checkSpecs(specs);
-  await checkReachable(resolveConnection(connection));
-  const admin = topicAdmin(connection);
+  const admin = await reachableAdmin(connection);
   try {
     await admin.create(specs);
   } finally {
@@ -324,8 +334,7 @@ export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOpt
 
 /** Delete library-created topics (`kafka-fusion.` prefix by default) and return their names. */
 export async function deleteTopicsByPrefix(prefix: string = LIBRARY_TOPIC_PREFIX, connection: ConnectionOptions = {}): Promise<string[]> {
-  await checkReachable(resolveConnection(connection));
-  const admin = topicAdmin(connection);
+  const admin = await reachableAdmin(connection);
   try {
     const topics = await admin.list(prefix);
     await admin.deleteNow(topics);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { brokersFromEnv } from '../../src/kafka/client';
+import { brokersFromEnv, type ConnectionOptions } from '../../src/kafka/client';
 import { topicAdmin } from '../../src/kafka/topics';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 
@@ -12,8 +12,13 @@ export function testName(what: string): string {
 }
 
 /** Create fresh topics (leaders awaited) and return their names. */
-export async function createTopics(...names: string[]): Promise<string[]> {
-  const admin = topicAdmin(connection);
+export function createTopics(...names: string[]): Promise<string[]> {
+  return createTopicsOn(connection, names);
+}
+
+/** The same on another cluster (a test's own broker). */
+export async function createTopicsOn(on: ConnectionOptions, names: string[]): Promise<string[]> {
+  const admin = topicAdmin(on);
   try {
     await admin.create(names.map((topic) => ({ topic })));
     return names;

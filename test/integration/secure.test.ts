@@ -14,7 +14,7 @@ import type { ConnectionOptions } from '../../src/kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 import { topicAdmin } from '../../src/kafka/topics';
 import { Pipeline } from '../../src/pipeline/pipeline';
-import { testName } from '../helpers/broker';
+import { createTopicsOn, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
 import { waitFor } from '../helpers/wait';
 
@@ -55,19 +55,9 @@ afterEach(async () => {
   }
 });
 
-async function secureTopics(...names: string[]): Promise<string[]> {
-  const admin = topicAdmin(secure);
-  try {
-    await admin.create(names.map((topic) => ({ topic })));
-    return names;
-  } finally {
-    await admin.close();
-  }
-}
-
 describe.each<ReplyMode>(['ephemeral', 'instance'])('every client on SASL_SSL (%s calls)', (replyMode) => {
   test('a DAG through two services and an orchestrator', async () => {
-    const [sumTopic, doubleTopic, mainTopic] = await secureTopics(testName('sum'), testName('double'), testName('main'));
+    const [sumTopic, doubleTopic, mainTopic] = await createTopicsOn(secure, [testName('sum'), testName('double'), testName('main')]);
     await startService<number[], number>((xs) => xs.reduce((a, b) => a + b, 0), { connection: secure, mainTopic: sumTopic! });
     await startService<number[], number>(([n]) => n! * 2, { connection: secure, mainTopic: doubleTopic! });
     await startReactor<number[], unknown>(
