@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'KF_PROTOCOL',
   'KF_TRANSPORT',
   'KF_UNKNOWN_TOPIC',
+  'KF_NOT_AUTHORIZED',
   'KF_USER',
 ] as const;
 
@@ -209,6 +210,54 @@ export class UnknownTopicError extends FusionError {
   constructor(topic: string) {
     super(`topic "${topic}" does not exist (or this client may not see it); nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`, UnknownTopicError.code, false);
     this.topic = topic;
+  }
+}
+
+/** The kind of Kafka resource an ACL is on, as `kafka-acls` spells its option. */
+export type AclResourceType = 'topic' | 'group' | 'cluster' | 'transactional-id';
+
+/** What an AuthorizationError says was refused. */
+export interface AclRefusal {
+  /** The ACL operation, as `kafka-acls --operation` spells it: Read, Write, Create, Delete, Describe... */
+  operation: string;
+  resourceType: AclResourceType;
+  /** The resource's name, or the prefix of the names when `pattern` is prefixed; empty for the cluster. */
+  resource: string;
+  pattern: 'literal' | 'prefixed';
+  /** The principal refused (`User:<name>`) when the client knows it (SASL PLAIN and SCRAM), else undefined. */
+  principal?: string;
+}
+
+/**
+ * The broker refused an operation for lack of an ACL. Never retriable:
+ * only an operator's grant changes the answer. The message names the
+ * operation, the resource and the `kafka-acls` command that grants it
+ * (docs/security.md lists every ACL the library needs).
+ */
+export class AuthorizationError extends FusionError implements AclRefusal {
+  static override readonly code = 'KF_NOT_AUTHORIZED' as const;
+  override readonly name = 'AuthorizationError';
+  readonly operation: string;
+  readonly resourceType: AclResourceType;
+  readonly resource: string;
+  readonly pattern: 'literal' | 'prefixed';
+  readonly principal: string | undefined;
+  constructor(refusal: AclRefusal, what?: string, cause?: unknown) {
+    const { operation, resourceType, resource, pattern, principal } = refusal;
+    const target = resourceType === 'cluster' ? 'the cluster' : pattern === 'prefixed' ? `${resourceType}s named "${resource}*"` : `${resourceType} "${resource}"`;
+    const option = resourceType === 'cluster' ? '--cluster' : `--${resourceType} ${resource}${pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''}`;
+    super(
+      `not authorized: ${principal ?? "this client's principal"} may not ${operation} ${target}${what ? ` (${what})` : ''}; ` +
+        `the broker refused it and trying again will not help. An operator grants it with: kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal ${principal ?? 'User:<name>'} --operation ${operation} ${option} (see docs/security.md)`,
+      AuthorizationError.code,
+      false,
+      { cause },
+    );
+    this.operation = operation;
+    this.resourceType = resourceType;
+    this.resource = resource;
+    this.pattern = pattern;
+    this.principal = principal;
   }
 }
 

@@ -18,10 +18,13 @@ export {
   ProtocolError,
   TransportError,
   UnknownTopicError,
+  AuthorizationError,
   isFusionError,
   isRetriable,
 } from './errors';
-export type { ErrorCode, WireError, FusionErrorOptions, TimeoutContext } from './errors';
+export type { ErrorCode, WireError, FusionErrorOptions, TimeoutContext, AclRefusal, AclResourceType } from './errors';
+export { requiredAcls, aclCommands, aclTable } from './acls';
+export type { AclGrant, AclNeeds, AclOperationName } from './acls';
 
 export { buildPlan, runPlan, appendResults, prependResults, toMermaid, toDot, renderDag, task, serial, parallel, toDepsMap } from './dag';
 export type { DagFormat, PlanStep, TaskOptions } from './dag';
@@ -40,7 +43,7 @@ export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './r
 export { keyText, headerText } from './reactor/message';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
-export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
+export type { ResolvedPipelineOptions, PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
 export type { CallOutcome, CallTimings, ReplyMode } from './kafka/calls';
 
 export { RETRY_DEFAULTS } from './retry';

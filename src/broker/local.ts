@@ -18,11 +18,14 @@
  *   KAFKA_PORT             client port (default 9092); controller port is KAFKA_PORT + 1
  *   KAFKA_FUSION_CACHE     where jars are cached (default ~/.cache/kafka-fusion)
  *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 here; Kafka's own default is 3000
+ *                          (set it to 3000 to measure what a default broker costs)
  *   KAFKA_SASL_SSL_PORT    also listen with SASL_SSL (SCRAM-SHA-512) on this port: a certificate
  *                          authority and the broker's certificate are made with the JDK's keytool
- *                          (the CA's PEM is <state>/<port>/tls/ca.pem), users from KAFKA_SCRAM_USERS
+ *                          (the CA's PEM is <state>/<port>/tls/ca.pem), users from KAFKA_SCRAM_USERS,
+ *                          and Kafka's StandardAuthorizer: a SCRAM user may do only what ACLs grant,
+ *                          the plaintext listener (User:ANONYMOUS) stays the operator's, with every right
  *   KAFKA_SCRAM_USERS      name:password,... created at start (default kafka-fusion:kafka-fusion-secret)
- *                          (set it to 3000 to measure what a default broker costs)
+ *   KAFKA_SUPER_USERS      SCRAM users that hold every right, as name,... (default kafka-fusion)
  *
  *   KAFKA_FUSION_STATE     where a broker's state and data live (default ~/.cache/kafka-fusion/brokers;
  *                          a source checkout's scripts/broker.ts uses its .kafka/)
@@ -59,6 +62,11 @@ function scramUsers(): [string, string][] {
     if (at <= 0 || at === pair.length - 1) throw new Error(`KAFKA_SCRAM_USERS: expected name:password[,name:password...], got an entry without both`);
     return [pair.slice(0, at), pair.slice(at + 1)];
   });
+}
+
+/** SCRAM users that hold every right on the secured listener. */
+function superUsers(): string[] {
+  return (process.env.KAFKA_SUPER_USERS ?? 'kafka-fusion').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
 }
 
 /** keytool, failing with its output. */
@@ -182,6 +190,10 @@ function serverProperties(dataDir: string): string {
       ? []
       : [
           'sasl.enabled.mechanisms=SCRAM-SHA-512',
+          // ACLs are checked; the plaintext and controller listeners'
+          // principal (ANONYMOUS) is the operator, as are KAFKA_SUPER_USERS.
+          'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+          `super.users=${['ANONYMOUS', ...superUsers()].map((u) => `User:${u}`).join(';')}`,
           'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
           `listener.name.sasl_ssl.ssl.keystore.location=${path.join(TLS_DIR, 'broker.p12')}`,
           `listener.name.sasl_ssl.ssl.keystore.password=${STORE_PASSWORD}`,

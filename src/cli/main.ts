@@ -12,6 +12,7 @@
  * Exit codes: 0 done, 1 the operation failed (the error is printed), 2 bad
  * usage (commander's message and the command's help).
  */
+import { aclCommands, aclTable, requiredAcls } from '../acls';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -219,6 +220,36 @@ export function buildProgram(io: Io = processIo): Command {
       const report = await sweepTopics({ olderThanMs: o.olderThan, connection });
       for (const t of report.deleted) io.out(`deleted ${t}`);
       io.err(`${report.deleted.length} deleted, ${report.live.length} kept (live), ${report.young.length} kept (young)`);
+    });
+
+  program
+    .command('acls')
+    .description('print the ACLs a Reactor or a Pipeline needs (least privilege), as kafka-acls commands or a table; talks to no broker')
+    .addArgument(new Argument('<role>', 'what the principal runs').choices(['reactor', 'pipeline']))
+    .requiredOption('--principal <principal>', 'whom to grant, e.g. User:orders')
+    .option('--main-topic <topic>', 'reactor: its main topic')
+    .option('--group <id>', 'reactor: its consumer group')
+    .option('--dead-letter-topic <topic>', 'reactor: its dead-letter topic (default <main-topic>.dlq)')
+    .option('--calls <topic...>', 'topics it sends requests or messages to')
+    .addOption(new Option('--reply-mode <mode>', "how it waits for replies ('none': it never does)").choices(['ephemeral', 'instance', 'none']).default('ephemeral'))
+    .option('--reply-topic <topic>', "instance mode: the operator's reply topic")
+    .option('--answers <prefix...>', "reactor: prefixes of callers' return topics it answers (default kafka-fusion.reply.)")
+    .option('--no-sweep', 'its sweeper is off (sweepIntervalMs: 0)')
+    .option('--table', 'a Markdown table instead of commands')
+    .action((role: 'reactor' | 'pipeline', o: { principal: string; mainTopic?: string; group?: string; deadLetterTopic?: string; calls?: string[]; replyMode: 'ephemeral' | 'instance' | 'none'; replyTopic?: string; answers?: string[]; sweep: boolean; table?: boolean }) => {
+      const grants = requiredAcls({
+        role,
+        mainTopic: o.mainTopic,
+        groupId: o.group,
+        deadLetterTopic: o.deadLetterTopic,
+        calls: o.calls,
+        replyMode: o.replyMode,
+        replyTopic: o.replyTopic,
+        answers: o.answers,
+        ...(o.sweep === false && { sweeps: false }),
+      });
+      const brokers = (program.opts() as { brokers?: string[] }).brokers ?? (process.env.KAFKA_BROKERS ? [process.env.KAFKA_BROKERS.split(',')[0]!] : undefined);
+      io.out(o.table ? aclTable(grants) : aclCommands(grants, o.principal, brokers?.[0]).join('\n'));
     });
 
   program

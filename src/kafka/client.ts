@@ -2,6 +2,7 @@
  * Builds kafkajs clients. This folder (src/kafka) is the only place that
  * imports kafkajs, so that another client can be measured and swapped in.
  */
+import { setPrincipal } from './authz';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
@@ -254,5 +255,11 @@ export function createKafka(connection: ResolvedConnection): Kafka {
     ...(connection.sasl !== undefined && { sasl: connection.sasl as KafkaConfig['sasl'] }),
     requestTimeout: connection.requestTimeoutMs,
   };
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  // Kafka's principal for SCRAM is User:<name> (not a secret). For PLAIN,
+  // managed services map an API key to another principal (and the key is
+  // half a credential); for OAUTHBEARER and mTLS it depends on the broker.
+  const sasl = connection.sasl as { mechanism?: string; username?: unknown } | undefined;
+  if (sasl && /^scram-sha-(256|512)$/.test(String(sasl.mechanism)) && typeof sasl.username === 'string') setPrincipal(kafka, `User:${sasl.username}`);
+  return kafka;
 }

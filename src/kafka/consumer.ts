@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
-import { TransportError } from '../errors';
+import { FusionError, TransportError, type AuthorizationError } from '../errors';
+import { authorizationError } from './authz';
 import type { MessageHeaders } from '../protocol/bytes';
 import { handleBatchConcurrently } from './batch';
 
@@ -36,7 +37,7 @@ export interface GroupConsumerOptions {
    * kafkajs restarts the consumer by itself (a retriable error); false means
    * this consumer has stopped for good.
    */
-  onCrash?: (error: TransportError, restarting: boolean) => void;
+  onCrash?: (error: FusionError, restarting: boolean) => void;
   /**
    * Start a new consumer when kafkajs will not restart a crashed one (it
    * restarts only after errors it deems retriable; a broker that is away
@@ -109,6 +110,12 @@ export class GroupConsumer {
     if (gained.length > 0) this.options.onAssigned?.(gained.sort((a, b) => a - b));
   }
 
+  /** An AuthorizationError when the broker refused this consumer for lack of an ACL (Read on its group or its topic). */
+  private refused(e: unknown): AuthorizationError | undefined {
+    const { groupId, topic } = this.options;
+    return authorizationError(this.kafka, e, { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } }, `to consume "${topic}" in group "${groupId}"`);
+  }
+
   constructor(
     private readonly kafka: Kafka,
     private readonly options: GroupConsumerOptions,
@@ -162,7 +169,7 @@ export class GroupConsumer {
         // restarted by kafkajs itself: keep waiting, within joinTimeoutMs.
         if (e.payload.restart) return;
         clearTimeout(timer);
-        reject(new TransportError(`consumer of "${o.topic}" crashed`, e.payload.error));
+        reject(this.refused(e.payload.error) ?? new TransportError(`consumer of "${o.topic}" crashed`, e.payload.error));
       });
     });
     // connect() or subscribe() may fail before the join is awaited: the join's
@@ -199,7 +206,9 @@ export class GroupConsumer {
       await step(joined);
       consumer.on(consumer.events.CRASH, (e) => {
         const restarting = e.payload.restart;
-        if (!restarting && o.revive && !this.stopRequested && this.consumer === consumer) {
+        const refused = this.refused(e.payload.error);
+        // A refusal stays a refusal until an operator grants the ACL: no revival.
+        if (!restarting && !refused && o.revive && !this.stopRequested && this.consumer === consumer) {
           // Set before revive() tells anyone (it starts a tick later), so that a stop() from onCrash waits for it.
           const reviving: Promise<void> = Promise.resolve()
             .then(() => this.revive(handle, e.payload.error))
@@ -210,7 +219,7 @@ export class GroupConsumer {
           this.reviving = reviving;
           return;
         }
-        o.onCrash?.(new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
+        o.onCrash?.(refused ?? new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
       });
     } catch (e) {
       if (this.consumer === consumer) this.consumer = undefined;
@@ -221,7 +230,7 @@ export class GroupConsumer {
         () => consumer.disconnect(),
         () => consumer.disconnect(),
       ).catch(() => undefined);
-      throw e instanceof TransportError ? e : new TransportError(`could not consume "${o.topic}"`, e);
+      throw e instanceof FusionError ? e : (this.refused(e) ?? new TransportError(`could not consume "${o.topic}"`, e));
     } finally {
       this.onStop = undefined;
       clearTimeout(timer);
@@ -266,6 +275,12 @@ export class GroupConsumer {
         this.revivals++;
         return;
       } catch (e) {
+        const refused = this.refused(e);
+        if (refused) {
+          // Only an operator's grant changes that: stop trying, and say why.
+          tell(() => o.onCrash?.(refused, false));
+          return;
+        }
         cause = e;
       }
     }

@@ -90,7 +90,7 @@ export class EphemeralRequester extends Requester {
       const request = await race(requestMessage(data, returnTopic, correlationId, opts));
       const creatingAt = Date.now();
       if (spare === undefined) {
-        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs, { writable: false });
+        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs, { writable: false, prefix: this.options.topicPrefix });
         await race(creating);
       }
       const createdAt = Date.now();

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { ProtocolError, StateError } from '../errors';
+import { AuthorizationError, ConfigError, ProtocolError, StateError } from '../errors';
 import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
 import { GroupConsumer } from './consumer';
 import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
@@ -9,6 +9,12 @@ import type { TopicAdmin } from './topics';
 
 export interface InstanceRequesterOptions {
   topicPrefix: string;
+  /**
+   * An operator's topic to read replies from instead of one this process
+   * creates and deletes: it must exist; it is never created or deleted here.
+   * Its listener's group is named after it and commits as it reads.
+   */
+  replyTopic?: string;
   /** Fetch wait of the reply listener; bounds how long its disconnect takes. */
   listenerMaxWaitMs: number;
   /** Deadline of creating the reply topic and joining its group. */
@@ -44,7 +50,7 @@ export class InstanceRequester extends Requester {
     private readonly options: InstanceRequesterOptions,
   ) {
     super();
-    this.topic = newEphemeralTopic(options.topicPrefix);
+    this.topic = options.replyTopic ?? newEphemeralTopic(options.topicPrefix);
   }
 
   /** Calls waiting for their reply. */
@@ -56,12 +62,15 @@ export class InstanceRequester extends Requester {
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new StateError('requester is closed'));
     this.starting ??= (async () => {
-      this.owned.add(this.topic);
+      const given = this.options.replyTopic !== undefined;
+      if (!given) this.owned.add(this.topic);
       const listener = new GroupConsumer(this.kafka, {
         groupId: this.topic,
         topic: this.topic,
-        fromBeginning: true,
-        autoCommit: false,
+        // A topic of its own is read whole; an operator's from where its group
+        // left off (from its end the first time: see below).
+        fromBeginning: !given,
+        autoCommit: given,
         maxWaitTimeInMs: this.options.listenerMaxWaitMs,
         sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
         joinTimeoutMs: this.options.startTimeoutMs,
@@ -69,7 +78,7 @@ export class InstanceRequester extends Requester {
           if (restarting) return this.options.onError(error);
           // Stopped for good: the next call starts a new listener (and
           // re-creates the topic if a sweeper took it meanwhile).
-          this.options.onError(new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`));
+          this.options.onError(error instanceof AuthorizationError ? error : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`));
           if (this.listener === listener) {
             this.listener = undefined;
             this.starting = undefined;
@@ -77,7 +86,17 @@ export class InstanceRequester extends Requester {
         },
       });
       try {
-        if (!(await this.admin.exists(this.topic))) await this.admin.create([{ topic: this.topic }], this.options.startTimeoutMs);
+        if (given) {
+          if (!(await this.admin.exists(this.topic))) {
+            const missing = await this.admin.missing(this.topic);
+            if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Read' }, 'the replyTopic, which it may not see', missing);
+            if (missing) throw new ConfigError('replyTopic', `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), one per process, outside the return-topic prefix`);
+          }
+          // A reply written before the first fetch resolved "latest" would be skipped.
+          await this.admin.pinNewGroupAtEnd(this.topic, this.topic, this.options.startTimeoutMs);
+        } else if (!(await this.admin.exists(this.topic))) {
+          await this.admin.create([{ topic: this.topic }], this.options.startTimeoutMs, { prefix: this.options.topicPrefix });
+        }
         this.listener = listener;
         await listener.start(async (message) => {
           try {
@@ -125,7 +144,7 @@ export class InstanceRequester extends Requester {
     }
   }
 
-  /** Abort calls in flight, stop the listener, delete the reply topic. Idempotent. */
+  /** Abort calls in flight, stop the listener, delete the reply topic (unless an operator's). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.calls.abortAll('requester is shutting down');

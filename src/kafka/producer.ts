@@ -1,3 +1,4 @@
+import { authorizationError } from './authz';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { OutboundHeaders } from '../protocol/bytes';
 import { TransportError } from '../errors';
@@ -78,7 +79,7 @@ export class Producers {
       await producer.send({ topic, messages });
     } catch (e) {
       if (isUnknownTopic(e)) this.topics?.forget(topic);
-      throw new TransportError(`could not send to "${topic}"`, e);
+      throw authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it') ?? new TransportError(`could not send to "${topic}"`, e);
     }
   }
 

@@ -1,3 +1,4 @@
+import { authorizationError } from './authz';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
@@ -76,7 +77,7 @@ export class ReplyProducerPool {
       // Whatever broke (a deleted topic, a lost connection), the next reply to
       // this topic starts from a fresh producer.
       this.drop(topic, entry);
-      throw new TransportError(`could not send to "${topic}"`, e);
+      throw authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write a reply to it') ?? new TransportError(`could not send to "${topic}"`, e);
     } finally {
       entry.inFlight--;
       entry.lastUsed = Date.now();

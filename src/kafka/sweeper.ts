@@ -1,4 +1,4 @@
-import { TransportError } from '../errors';
+import { AuthorizationError, FusionError, TransportError } from '../errors';
 import type { ConnectionOptions } from './client';
 import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
 import { reachableAdmin, type TopicAdmin } from './topics';
@@ -57,8 +57,9 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
       await admin.deleteNow(orphans);
     } catch (e) {
       // Another sweeper may have deleted some first: what is gone is gone.
+      // A refusal is per topic: the others of the request are deleted.
       const left = new Set(await admin.list(prefix));
-      if (orphans.some((t) => left.has(t))) throw e instanceof TransportError ? e : new TransportError('sweep could not delete', e);
+      if (orphans.some((t) => left.has(t))) throw e instanceof FusionError ? e : new TransportError('sweep could not delete', e);
     }
     // Their listeners' groups (named like the topics) are empty: remove them too.
     await admin.deleteGroups(orphans);
@@ -79,7 +80,8 @@ export async function sweepTopics(options: SweepOptions & { connection?: Connect
 /**
  * Sweeps on a schedule for an owner (a Reactor or a Pipeline): once at
  * start, then every `intervalMs`, never two at once, off every caller's
- * path. Failures go to `onError`. `stop()` clears the timer and waits for a
+ * path. Failures go to `onError`; a refused ACL goes there once and ends
+ * the sweeping (it deletes only what it may, and says so). `stop()` clears the timer and waits for a
  * sweep in progress.
  */
 export class Sweeper {
@@ -88,6 +90,8 @@ export class Sweeper {
   private stopped = false;
   /** Topics deleted by this sweeper so far. */
   deletedCount = 0;
+  /** Why it stopped sweeping: the broker refused it an ACL (told once to onError). */
+  refused: AuthorizationError | undefined;
 
   constructor(
     private readonly admin: TopicAdmin,
@@ -107,7 +111,20 @@ export class Sweeper {
     this.running ??= sweepWith(this.admin, { prefix: this.options.prefix, olderThanMs: this.options.olderThanMs, exclude: this.options.owned() })
       .then(
         (report) => void (this.deletedCount += report.deleted.length),
-        (e) => this.options.onError(e),
+        (e) => {
+          if (e instanceof AuthorizationError) {
+            // Only an operator's grant changes that: say so once and stop
+            // sweeping; nothing else depends on the sweeper.
+            this.refused = e;
+            clearInterval(this.timer);
+            this.timer = undefined;
+            this.stopped = true;
+            const onPrefix = { ...e, resource: this.options.prefix, pattern: 'prefixed' as const };
+            this.options.onError(new AuthorizationError(onPrefix, 'to sweep orphaned return topics; the sweeper stops until restart, and sweepIntervalMs: 0 turns it off', e));
+            return;
+          }
+          this.options.onError(e);
+        },
       )
       .finally(() => (this.running = undefined));
     return this.running;

@@ -17,12 +17,18 @@ export class TopicDirectory {
   private begun = 0;
   private listing: { seq: number; names: Promise<Set<string>> } | undefined;
 
+  /**
+   * @param missing the error for a topic the listings never showed, or
+   *   undefined if it exists after all (a topic this principal may not
+   *   describe is never listed: the error then names that ACL)
+   */
   constructor(
     private readonly listTopics: () => Promise<string[]>,
     private readonly settleMs: readonly number[] = [25, 75, 150],
+    private readonly missing: (topic: string) => Promise<Error | undefined> = async (topic) => new UnknownTopicError(topic),
   ) {}
 
-  /** Resolves when `topic` exists; rejects with UnknownTopicError when it does not. */
+  /** Resolves when `topic` exists; rejects with UnknownTopicError when it does not (an AuthorizationError when it may not be seen). */
   async check(topic: string): Promise<void> {
     if (this.known.has(topic)) return;
     const asked = this.begun;
@@ -35,7 +41,10 @@ export class TopicDirectory {
       await new Promise((r) => setTimeout(r, ms));
       names = this.known.has(topic) ? this.known : await this.relist().names;
     }
-    if (!names.has(topic)) throw new UnknownTopicError(topic);
+    if (names.has(topic)) return;
+    const error = await this.missing(topic);
+    if (error) throw error;
+    this.known.add(topic);
   }
 
   /** A write to `topic` failed as unknown: look it up again next time. */

@@ -80,7 +80,7 @@ export class TopicPool {
     for (const t of topics) this.options.own(t);
     this.creating += topics.length;
     this.refilling = this.admin
-      .create(topics.map((topic) => ({ topic })), undefined, { writable: false })
+      .create(topics.map((topic) => ({ topic })), undefined, { writable: false, prefix: this.options.prefix })
       .then(
         () => {
           const createdAt = Date.now();

@@ -1,9 +1,11 @@
+import { authorizationError } from './authz';
+import { errorTypes } from './send-errors';
 import type { Admin, Kafka } from 'kafkajs';
 import { checkReachable } from './reach';
-import { ConfigError, TransportError } from '../errors';
+import { ConfigError, TransportError, UnknownTopicError, type FusionError } from '../errors';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { GroupConsumer } from './consumer';
-import { isValidTopicName, LIBRARY_TOPIC_PREFIX } from './naming';
+import { isValidTopicName, LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from './naming';
 
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
@@ -26,6 +28,8 @@ export interface CreateOptions {
    * written to only after their request is sent, skip it. @defaultValue true
    */
   writable?: boolean;
+  /** The prefix the names share, named in a refusal as the ACL to grant (return topics). */
+  prefix?: string;
 }
 
 /**
@@ -81,7 +85,8 @@ export class TopicAdmin {
         timeout: timeoutMs,
       });
     } catch (e) {
-      throw new TransportError(`could not create ${names.join(', ')}`, e);
+      const on = options.prefix === undefined ? { resource: names[0]!, pattern: 'literal' as const } : { resource: options.prefix, pattern: 'prefixed' as const };
+      throw this.failure(e, { topic: { operation: 'Create', ...on } }, `could not create ${names.join(', ')}`);
     }
     let last: unknown;
     for (;;) {
@@ -100,6 +105,50 @@ export class TopicAdmin {
     // partitions that had taken it get their messages twice. Once a leader
     // answers ListOffsets, it takes writes.
     if (options.writable ?? true) await Promise.all(names.map((t) => this.offsets(t)));
+  }
+
+  /** An AuthorizationError when the broker refused for lack of an ACL, else a TransportError. */
+  private failure(e: unknown, asked: Parameters<typeof authorizationError>[2], message: string): FusionError {
+    return authorizationError(this.kafka, e, asked, message.replace(/^could not /, 'to ')) ?? new TransportError(message, e);
+  }
+
+  /**
+   * The error for a topic missing from this client's topic list, or
+   * undefined if it exists now: an AuthorizationError when the broker will
+   * not describe it to this principal (it may exist, unseen), else an
+   * UnknownTopicError; it rejects (retriable) when the broker could not be
+   * asked. A client of its own asks: a kafkajs client that asks
+   * about a topic asks about it in every metadata refresh afterwards, and
+   * fails them all once that topic is refused or gone (kafkajs #1622).
+   */
+  async missing(topic: string): Promise<FusionError | undefined> {
+    const probe = this.kafka.admin({ retry: { retries: 0 } });
+    try {
+      await probe.connect();
+      await probe.fetchTopicMetadata({ topics: [topic] });
+      return undefined;
+    } catch (e) {
+      const refused = authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it; a topic it may not describe is not even in its topic list');
+      if (refused) return refused;
+      if (errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION')) return new UnknownTopicError(topic);
+      throw new TransportError(`could not look up "${topic}"`, e);
+    } finally {
+      await probe.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Rejects with an AuthorizationError when this principal may not create
+   * topics named `<prefix>...` (a CreateTopics that only validates: nothing
+   * is created, and the broker checks the ACL as for a real one).
+   */
+  async checkCreate(prefix: string): Promise<void> {
+    const admin = await this.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: newEphemeralTopic(prefix), numPartitions: 1, replicationFactor: -1 }], validateOnly: true, waitForLeaders: false });
+    } catch (e) {
+      throw this.failure(e, { topic: { operation: 'Create', resource: prefix, pattern: 'prefixed' } }, 'to create return topics');
+    }
   }
 
   /** Names of topics starting with `prefix`. */
@@ -125,7 +174,7 @@ export class TopicAdmin {
         return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
       } catch (e) {
         const delay = Math.min(50 * 2 ** attempt, 500);
-        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw new TransportError(`could not fetch the offsets of "${topic}"`, e);
+        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of "${topic}"`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -138,7 +187,7 @@ export class TopicAdmin {
       const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
       return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) < 0 ? null : p.offset]));
     } catch (e) {
-      throw new TransportError(`could not fetch the offsets of group "${groupId}"`, e);
+      throw this.failure(e, { group: { operation: 'Describe', resource: groupId, pattern: 'literal' }, topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of group "${groupId}"`);
     }
   }
 
@@ -177,6 +226,8 @@ export class TopicAdmin {
       });
     } catch (e) {
       // Another instance joined meanwhile: its members now own the positions.
+      const refused = authorizationError(this.kafka, e, { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } }, 'to join it');
+      if (refused) throw refused;
       if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
       return;
     } finally {
@@ -198,7 +249,7 @@ export class TopicAdmin {
       const { groups } = await admin.describeGroups(groupIds);
       return new Set(groups.filter((g) => g.members.length > 0).map((g) => g.groupId));
     } catch (e) {
-      throw new TransportError('could not describe consumer groups', e);
+      throw this.failure(e, { group: { operation: 'Describe', resource: groupIds[0]!, pattern: 'literal' } }, 'could not describe consumer groups');
     }
   }
 
@@ -217,7 +268,7 @@ export class TopicAdmin {
       return topics[0]?.partitions.length ?? 0;
     } catch (e) {
       if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
-      throw new TransportError(`could not read the metadata of "${topic}"`, e);
+      throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not read the metadata of "${topic}"`);
     }
   }
 
@@ -275,7 +326,7 @@ export class TopicAdmin {
     try {
       await admin.deleteTopics({ topics: present, timeout: timeoutMs });
     } catch (e) {
-      throw new TransportError(`could not delete ${present.join(', ')}`, e);
+      throw this.failure(e, { topic: { operation: 'Delete', resource: present[0]!, pattern: 'literal' } }, `could not delete ${present.join(', ')}`);
     }
   }
 

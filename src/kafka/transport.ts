@@ -16,6 +16,8 @@ const INSTANCE_START_TIMEOUT_MS = 60000;
 export interface TransportOptions {
   connection: ConnectionOptions;
   ephemeralTopicPrefix: string;
+  /** Instance mode's reply topic when an operator made it (see InstanceRequesterOptions.replyTopic). */
+  replyTopic?: string;
   listenerMaxWaitMs: number;
   /** Ephemeral return topics created ahead of the calls (0: each call creates its own). */
   spareReturnTopics: number;
@@ -35,13 +37,15 @@ export class Transport {
   readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
   private readonly connection: ResolvedConnection;
+  private readonly replyTopic: string | undefined;
 
   constructor(options: TransportOptions) {
     this.connection = resolveConnection(options.connection);
+    this.replyTopic = options.replyTopic;
     this.kafka = createKafka(this.connection);
     this.admin = new TopicAdmin(this.kafka);
     this.admin.onDeleteError = (topics, e) => options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.producers = new Producers(this.kafka, new TopicDirectory(() => this.admin.list('')));
+    this.producers = new Producers(this.kafka, new TopicDirectory(() => this.admin.list(''), undefined, (topic) => this.admin.missing(topic)));
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
@@ -50,6 +54,7 @@ export class Transport {
     });
     this.instance = new InstanceRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
+      ...(options.replyTopic !== undefined && { replyTopic: options.replyTopic }),
       listenerMaxWaitMs: options.listenerMaxWaitMs,
       startTimeoutMs: INSTANCE_START_TIMEOUT_MS,
       onError: options.onError,
@@ -73,7 +78,8 @@ export class Transport {
 
   /** Return topics this transport created and has not deleted yet (both modes). */
   get ownedTopics(): Set<string> {
-    return new Set([...this.requester.owned, ...this.instance.owned]);
+    // An operator's reply topic is never this process's to delete, nor any sweeper's.
+    return new Set([...this.requester.owned, ...this.instance.owned, ...(this.replyTopic === undefined ? [] : [this.replyTopic])]);
   }
 
   /** A request/reply call in the given mode. */

@@ -37,6 +37,15 @@ export interface PipelineOptions {
   spareReturnTopics?: number;
   /** Prefix of the return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
+  /**
+   * Instance mode: read replies from this topic, made by an operator, instead
+   * of a topic the library creates at start and deletes at close. For a
+   * principal that may not create topics (docs/security.md). One topic per
+   * process, outside the return-topic prefix; its listener's consumer group
+   * has the topic's name and commits as it reads. @defaultValue none: the
+   * library makes `<ephemeralTopicPrefix><uuid>`
+   */
+  replyTopic?: string;
   /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
   listenerMaxWaitMs?: number;
   /**
@@ -75,6 +84,9 @@ export interface PipelineOptions {
   onError?: (error: unknown) => void;
 }
 
+/** PipelineOptions with their defaults filled in. */
+export type ResolvedPipelineOptions = Required<Omit<PipelineOptions, 'replyTopic'>> & Pick<PipelineOptions, 'replyTopic'>;
+
 /** What a Pipeline option is when not given (see PipelineOptions). */
 export const PIPELINE_DEFAULTS = {
   connection: {},
@@ -91,7 +103,7 @@ export const PIPELINE_DEFAULTS = {
   interopHeaders: true,
   /** Logs to stderr. */
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
-} satisfies Required<PipelineOptions>;
+} satisfies Required<Omit<PipelineOptions, 'replyTopic'>>;
 
 /** Options of `send` (and the base of `request`'s). */
 export interface SendOptions {
@@ -150,10 +162,14 @@ const SEND_OPTIONS = ['key', 'codec', 'wire', 'headers'] as const;
 const REQUEST_OPTIONS = [...SEND_OPTIONS, 'timeoutMs', 'signal', 'replyMode'] as const;
 const BATCH_ITEM = ['data', 'key', 'headers'] as const;
 
-export function resolvePipelineOptions(options: PipelineOptions = {}): Required<PipelineOptions> {
+export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedPipelineOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an options object');
-  checkKnownOptions(options, Object.keys(PIPELINE_DEFAULTS));
-  const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as Required<PipelineOptions>;
+  checkKnownOptions(options, [...Object.keys(PIPELINE_DEFAULTS), 'replyTopic']);
+  const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as ResolvedPipelineOptions;
+  if (o.replyTopic !== undefined) {
+    if (!isValidTopicName(o.replyTopic)) throw new ConfigError('replyTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.replyTopic)}`);
+    if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
+  }
   for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
@@ -208,7 +224,7 @@ function checkKey(key: unknown): string | Buffer | undefined {
  * a fresh return topic or on this Pipeline's own: see `replyMode`).
  */
 export class Pipeline {
-  readonly options: Required<PipelineOptions>;
+  readonly options: ResolvedPipelineOptions;
   private state: State = 'idle';
   private transport: Transport | undefined;
   private starting: Promise<this> | undefined;
@@ -259,7 +275,11 @@ export class Pipeline {
     return this.transport?.callCounters.ignored ?? 0;
   }
 
-  /** Connects the producer. Idempotent. */
+  /**
+   * Connects the producer; in instance mode creates the reply topic and
+   * joins its listener; in ephemeral mode checks that this principal may
+   * create return topics (an AuthorizationError if not). Idempotent.
+   */
   start(): Promise<this> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`));
     this.starting ??= (async () => {
@@ -270,6 +290,8 @@ export class Pipeline {
         await this.transport.reach();
         await this.transport.producers.connect();
         if (o.replyMode === 'instance') await this.transport.instance.start();
+        // A Pipeline that may not create return topics would fail each request: say so now.
+        else await this.transport.admin.checkCreate(o.ephemeralTopicPrefix);
         this.transport.sweeper?.start();
       } catch (e) {
         this.starting = undefined;

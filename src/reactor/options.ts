@@ -71,6 +71,15 @@ export interface ReactorOptions<T = unknown, R = unknown> {
   sessionTimeoutMs?: number;
   /** Prefix of the ephemeral return topics this Reactor creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
+  /**
+   * Instance mode: read replies from this topic, made by an operator, instead
+   * of a topic the library creates at start and deletes at close. For a
+   * principal that may not create topics (docs/security.md). One topic per
+   * process, outside the return-topic prefix; its listener's consumer group
+   * has the topic's name and commits as it reads. @defaultValue none: the
+   * library makes `<ephemeralTopicPrefix><uuid>`
+   */
+  replyTopic?: string;
   /** How long a main-topic fetch waits for data; shutdown waits for the fetch in flight, so this bounds it. @defaultValue 1000 */
   fetchMaxWaitMs?: number;
   /** Fetch wait of ephemeral reply listeners (bounds their shutdown). @defaultValue 100 */
@@ -143,7 +152,7 @@ export interface ReactorOptions<T = unknown, R = unknown> {
 }
 
 /** The Reactor options that stay optional once resolved: they have no default. */
-export type OptionalReactorOption = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs';
+export type OptionalReactorOption = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs' | 'replyTopic';
 
 /** A Reactor's options with every default filled in (`els.options`). */
 export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, OptionalReactorOption | 'retry'>> & Pick<ReactorOptions<T, R>, OptionalReactorOption> & { retry: RetryPolicy };
@@ -175,7 +184,7 @@ export const REACTOR_DEFAULTS = {
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
 /** Every name ReactorOptions knows. */
-const REACTOR_OPTIONS: readonly string[] = [...Object.keys(REACTOR_DEFAULTS), 'mainTopic', 'groupId', 'deadLetterTopic', 'subject', 'onPartitionsAssigned', 'onPartitionsRevoked', 'messageTimeoutMs'];
+const REACTOR_OPTIONS: readonly string[] = [...Object.keys(REACTOR_DEFAULTS), 'mainTopic', 'groupId', 'deadLetterTopic', 'subject', 'onPartitionsAssigned', 'onPartitionsRevoked', 'messageTimeoutMs', 'replyTopic'];
 
 /** Merge defaults (skipping `undefined`), validate, never mutate the input. */
 export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): ResolvedReactorOptions<T, R> {
@@ -185,6 +194,11 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
   o.deadLetterTopic ??= defaultDeadLetterTopic(o.mainTopic);
   if (!isValidTopicName(o.deadLetterTopic)) throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
+  if (o.replyTopic !== undefined) {
+    if (!isValidTopicName(o.replyTopic)) throw new ConfigError('replyTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.replyTopic)}`);
+    if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
+    if (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic) throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
+  }
   if (o.deadLetterTopic === o.mainTopic) throw new ConfigError('deadLetterTopic', 'must differ from mainTopic (a dead letter would be read again)');
   if (!Array.isArray(o.returnTopicAllowList) || o.returnTopicAllowList.some((r) => !(typeof r === 'string' && r.length > 0) && !(r instanceof RegExp))) {
     throw new ConfigError('returnTopicAllowList', 'must be an array of topic prefixes (non-empty strings) and RegExps');

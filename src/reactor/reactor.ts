@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
-import { ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError, type FusionError } from '../errors';
+import { AuthorizationError, ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError, type FusionError } from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
 import { isRefusedForGood, isTooLarge, isUnknownTopic, type OutboundMessage } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
@@ -153,9 +153,15 @@ export class ReactorElements<T = unknown, R = unknown> {
       this.meters.attach();
       await transport.reach();
       if (!(await transport.admin.exists(o.mainTopic))) {
-        throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
+        const missing = await transport.admin.missing(o.mainTopic);
+        if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Read' }, 'its main topic, which it may not see', missing);
+        if (missing) throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
-      if (!(await transport.admin.exists(o.deadLetterTopic))) await transport.admin.create([{ topic: o.deadLetterTopic }]);
+      if (!(await transport.admin.exists(o.deadLetterTopic))) {
+        const missing = await transport.admin.missing(o.deadLetterTopic);
+        if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Write' }, 'its dead-letter topic, which it may not see', missing);
+        if (missing) await transport.admin.create([{ topic: o.deadLetterTopic }]);
+      }
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       await transport.producers.connect();
       if (o.replyMode === 'instance') await transport.instance.start();
@@ -449,7 +455,7 @@ export class ReactorElements<T = unknown, R = unknown> {
     try {
       replyPartition = await this.checkedPartition(topic, request.replyPartition);
     } catch (e) {
-      if (!(e instanceof ProtocolError)) {
+      if (!(e instanceof ProtocolError || e instanceof AuthorizationError)) {
         this.options.onError(e);
         throw e; // the topic's metadata could not be read: the message is read again
       }
@@ -472,7 +478,7 @@ export class ReactorElements<T = unknown, R = unknown> {
         this.repliesToGoneTopics++;
         return { status: 'gone' };
       }
-      failure = e instanceof ProtocolError ? e : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
+      failure = e instanceof ProtocolError || e instanceof AuthorizationError ? e : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
       if (failure.retriable) {
         this.options.onError(failure);
         throw failure;
@@ -544,6 +550,8 @@ export class ReactorElements<T = unknown, R = unknown> {
       this.events.emit('deadLettered', () => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset, reason }));
       return { outcome: 'dead_lettered', error };
     } catch (e) {
+      // Not even a refusal drops it: the partition waits on it, and each try
+      // says why, until an operator grants Write on the dead-letter topic.
       const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);
       o.onError(failure);
       throw failure;

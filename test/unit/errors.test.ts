@@ -1,6 +1,6 @@
 import { isRefusedForGood, isUnknownTopic } from '../../src/kafka/producer';
 import * as errors from '../../src/errors';
-import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, UnknownTopicError, DagValidationError, toWireError } from '../../src/errors';
+import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, UnknownTopicError, DagValidationError, toWireError, AuthorizationError } from '../../src/errors';
 
 const samples: [string, FusionError, boolean][] = [
   ['ConfigError', new ConfigError('a.b', 'bad'), false],
@@ -15,6 +15,7 @@ const samples: [string, FusionError, boolean][] = [
   ['ProtocolError', new ProtocolError('bad bytes'), false],
   ['TransportError', new TransportError('down', new Error('ECONNREFUSED')), true],
   ['UnknownTopicError', new UnknownTopicError('orders'), false],
+  ['AuthorizationError', new AuthorizationError({ operation: 'Write', resourceType: 'topic', resource: 'orders', pattern: 'literal' }), false],
 ];
 
 describe('error hierarchy', () => {
@@ -37,6 +38,11 @@ describe('error hierarchy', () => {
     expect(new CallTimeoutError({ topic: 'svc', timeoutMs: 250, node: 'n1' }).message).toBe('node "n1": no reply from topic "svc" within 250 ms');
     expect(new RemoteError('svc', { name: 'RangeError', message: 'nope' }, 'n1').message).toBe('node "n1" (topic "svc") replied with RangeError: nope');
     expect(new ConfigError('mainTopic', 'missing').message).toBe('mainTopic: missing');
+    expect(new AuthorizationError({ operation: 'Create', resourceType: 'topic', resource: 'kafka-fusion.reply.', pattern: 'prefixed', principal: 'User:api' }, 'to create return topics').message).toBe(
+      'not authorized: User:api may not Create topics named "kafka-fusion.reply.*" (to create return topics); the broker refused it and trying again will not help. ' +
+        'An operator grants it with: kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal User:api --operation Create --topic kafka-fusion.reply. --resource-pattern-type prefixed (see docs/security.md)',
+    );
+    expect(new AuthorizationError({ operation: 'Read', resourceType: 'group', resource: 'orders', pattern: 'literal' }).message).toContain("this client's principal may not Read group \"orders\"; ");
     const late = new DeadlineError("main[0]@4: the DAG's", Date.UTC(2026, 10, 25), new DagRunError('b', new Error('aborted')));
     expect(late.message).toBe(`main[0]@4: the DAG's deadline 2026-11-25T00:00:00.000Z passed (DagRunError: node "b" failed: Error: aborted)`);
     expect(late.deadline).toBe(Date.UTC(2026, 10, 25));

@@ -151,3 +151,14 @@ describe('connection security options', () => {
     expect(resolveConnection({ sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 't' }) } }).sasl!.mechanism).toBe('oauthbearer');
   });
 });
+
+describe('replyTopic (an operator-made instance reply topic)', () => {
+  test('is taken in instance mode, and refused elsewhere or as a bad name, naming why', () => {
+    expect(resolvePipelineOptions({ replyMode: 'instance', replyTopic: 'api-1.replies' }).replyTopic).toBe('api-1.replies');
+    expect(resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyMode: 'instance', replyTopic: 'orders-1.replies' }).replyTopic).toBe('orders-1.replies');
+    expect(() => resolvePipelineOptions({ replyTopic: 'api-1.replies' })).toThrow(new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too"));
+    expect(() => resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyTopic: 'r' })).toThrow(/replyMode 'instance'/);
+    expect(() => resolvePipelineOptions({ replyMode: 'instance', replyTopic: 'no spaces' })).toThrow(/replyTopic: must be a valid Kafka topic name/);
+    expect(() => resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyMode: 'instance', replyTopic: 'm.dlq' })).toThrow(new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic'));
+  });
+});

@@ -4,7 +4,7 @@
  * since the last listing is found, and a topic seen once is not looked up
  * again until a write to it fails as unknown.
  */
-import { UnknownTopicError } from '../../src/errors';
+import { AuthorizationError, UnknownTopicError } from '../../src/errors';
 import { TopicDirectory } from '../../src/kafka/topic-directory';
 
 /** A directory over a stand-in list; `settleMs` [] refuses a miss at its first listing. */
@@ -102,4 +102,12 @@ test('a listing that fails rejects the lookups that waited for it, and the next 
   fail = false;
   await expect(dir.check('t')).resolves.toBeUndefined();
   expect(listings).toBe(2);
+});
+
+test('a topic never listed is explained by `missing`: a refusal is told as it is, and one that exists after all passes', async () => {
+  const refusal = new AuthorizationError({ operation: 'Write', resourceType: 'topic', resource: 'secret', pattern: 'literal' });
+  const dir = new TopicDirectory(async () => ['orders'], [], async (topic) => (topic === 'secret' ? refusal : topic === 'hidden-but-there' ? undefined : new UnknownTopicError(topic)));
+  await expect(dir.check('secret')).rejects.toBe(refusal);
+  await expect(dir.check('nope')).rejects.toBeInstanceOf(UnknownTopicError);
+  await expect(dir.check('hidden-but-there')).resolves.toBeUndefined();
 });
