@@ -47,8 +47,8 @@ export async function ephemeralTopicsOnBroker(): Promise<string[]> {
 }
 
 /** How many messages were ever written to a topic (sum of its partitions' high watermarks). */
-export async function messagesWritten(topic: string): Promise<number> {
-  const admin = topicAdmin(connection);
+export async function messagesWritten(topic: string, on: ConnectionOptions = connection): Promise<number> {
+  const admin = topicAdmin(on);
   try {
     return (await admin.offsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   } finally {

@@ -1,4 +1,4 @@
-import { createKafka, resolveConnection } from '../../src/kafka/client';
+import { createKafka, resolveConnection, type ConnectionOptions } from '../../src/kafka/client';
 import { GroupConsumer, type InboundMessage } from '../../src/kafka/consumer';
 import { Producers } from '../../src/kafka/producer';
 import { connection, testName } from './broker';
@@ -17,8 +17,8 @@ export interface Raw {
 }
 
 /** Plain Kafka producing and consuming, below the library's request/reply, for tests that write or read raw messages. */
-export async function withRaw<T>(fn: (raw: Raw) => Promise<T>): Promise<T> {
-  const kafka = createKafka(resolveConnection(connection));
+export async function withRaw<T>(fn: (raw: Raw) => Promise<T>, on: ConnectionOptions = connection): Promise<T> {
+  const kafka = createKafka(resolveConnection(on));
   const producers = new Producers(kafka);
   const consumers: GroupConsumer[] = [];
   const listen = async (topic: string) => {
