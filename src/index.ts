@@ -44,7 +44,8 @@ export { keyText, headerText } from './reactor/message';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
 export type { ResolvedPipelineOptions, PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
-export type { CallOutcome, CallTimings, ReplyMode } from './kafka/calls';
+export type { CallOutcome, CallTimings } from './kafka/calls';
+export type { ReplyMode } from './reply-mode';
 
 export { RETRY_DEFAULTS } from './retry';
 export type { RetryPolicy } from './retry';

@@ -1,5 +1,5 @@
 import { ConfigError, StateError, TransportError } from './errors';
-import { checkNonNegative, withoutUndefined } from './options';
+import { checkNonNegative, withoutUndefined } from './validate';
 
 /** Capped exponential backoff with jitter, for failures of the transport (never for a remote error). */
 export interface RetryPolicy {

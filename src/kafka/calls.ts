@@ -10,11 +10,6 @@ import { DEFAULT_ENCODING, encodeRequestMessage, replyContent, type Encoding } f
 import type { OutboundMessage } from './producer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
-/** How a call gets its reply: a fresh topic per call, or the process's one reply topic. */
-export type ReplyMode = 'ephemeral' | 'instance';
-
-export const REPLY_MODES: readonly ReplyMode[] = ['ephemeral', 'instance'];
-
 /** Where one call spent its time, in milliseconds. */
 export interface CallTimings {
   /** createTopics, leaders awaited; 0 when no topic was created on the call's path (a return topic created ahead, or instance mode). */

@@ -1,6 +1,7 @@
 import { createKafka, resolveConnection, type ConnectionOptions, type ResolvedConnection } from './client';
 import { checkReachable } from './reach';
-import type { CallOptions, CallOutcome, ReplyMode } from './calls';
+import type { CallOptions, CallOutcome } from './calls';
+import type { ReplyMode } from '../reply-mode';
 import { EphemeralRequester } from './ephemeral';
 import { InstanceRequester } from './instance';
 import { Producers } from './producer';

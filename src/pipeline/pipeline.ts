@@ -1,9 +1,12 @@
 import { ConfigError, StateError } from '../errors';
 import { checkKnownOptions } from '../known-options';
-import { checkDuration, checkNonNegative, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
+import { resolveCallEncoding } from '../options';
+import { checkReplyMode } from '../reply-mode';
+import { checkDuration, checkNonNegative, withoutUndefined } from '../validate';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import { resolveConnection, type ConnectionOptions } from '../kafka/client';
-import type { CallOutcome, ReplyMode } from '../kafka/calls';
+import type { CallOutcome } from '../kafka/calls';
+import type { ReplyMode } from '../reply-mode';
 import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../kafka/naming';
 import { Transport } from '../kafka/transport';
 import { JSON_CODEC, type Codec } from '../protocol/codec';

@@ -1,8 +1,10 @@
 import type { Subject } from 'rxjs';
 import { ConfigError } from '../errors';
 import { checkKnownOptions } from '../known-options';
-import { checkDuration, checkNonNegative, checkPositive, checkReplyMode, resolveCallEncoding, withoutUndefined } from '../options';
-import type { ReplyMode } from '../kafka/calls';
+import { resolveCallEncoding } from '../options';
+import { checkReplyMode } from '../reply-mode';
+import { checkDuration, checkNonNegative, checkPositive, withoutUndefined } from '../validate';
+import type { ReplyMode } from '../reply-mode';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import { resolveConnection, type ConnectionOptions } from '../kafka/client';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';

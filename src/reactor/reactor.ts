@@ -4,7 +4,7 @@ import { AuthorizationError, ConfigError, DeadlineError, isFusionError, Protocol
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
 import { isRefusedForGood, isTooLarge, isUnknownTopic, type OutboundMessage } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
-import { MAX_TIMER_MS } from '../options';
+import { MAX_TIMER_MS } from '../validate';
 import { Transport } from '../kafka/transport';
 import { headerValue, strictHeaderText, toBytes, writableHeaders, type OutboundHeaders } from '../protocol/bytes';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';

@@ -6,7 +6,7 @@
  */
 import type { DepsMap } from '../../src/dag';
 import { newEphemeralTopic } from '../../src/kafka/naming';
-import type { ReplyMode } from '../../src/kafka/calls';
+import type { ReplyMode } from '../../src/reply-mode';
 import { DEAD_LETTER_HEADERS as H, INTEROP_HEADERS } from '../../src/protocol/headers';
 import { createTopics, deleteTopics } from '../helpers/broker';
 import { closeAllAndCheckTopics, startReactor, startService } from '../helpers/fusion';

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { ReplyMode } from '../../src/kafka/calls';
+import type { ReplyMode } from '../../src/reply-mode';
 import { createTopics, testName } from '../helpers/broker';
 import { ConfigError, StateError } from '../../src/errors';
 import { ensureTopics } from '../../src/kafka/topics';

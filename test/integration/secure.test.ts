@@ -15,7 +15,7 @@ import path from 'node:path';
 import { requiredAcls, type AclNeeds } from '../../src/acls';
 import type { DepsMap } from '../../src/dag';
 import { AuthorizationError, ConfigError } from '../../src/errors';
-import type { ReplyMode } from '../../src/kafka/calls';
+import type { ReplyMode } from '../../src/reply-mode';
 import type { ConnectionOptions, Logger } from '../../src/kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
 import { sweepTopics } from '../../src/kafka/sweeper';

@@ -17,7 +17,7 @@
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
 import { headerText } from '../../src/reactor/message';
-import type { ReplyMode } from '../../src/kafka/calls';
+import type { ReplyMode } from '../../src/reply-mode';
 import { brokers, createTopics, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
 import { buildSpringService, startSpringCaller, startSpringService } from '../fixtures/spring-service';
