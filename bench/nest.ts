@@ -9,7 +9,12 @@ import { ClientKafka, ServerKafka } from '@nestjs/microservices';
 import { Logger } from '@nestjs/common';
 import type { RoundTrip } from './raw-kafkajs';
 
-export async function nestKafka(brokers: string[], tag: string, respond: (data: unknown) => unknown, ensureTopics: (topics: string[]) => Promise<void>): Promise<RoundTrip> {
+export async function nestKafka(
+  brokers: string[],
+  tag: string,
+  respond: (data: unknown) => unknown,
+  ensureTopics: (topics: string[]) => Promise<void>,
+): Promise<RoundTrip> {
   Logger.overrideLogger(false);
   const pattern = `bench.nest.${tag}`;
   await ensureTopics([pattern, `${pattern}.reply`]);

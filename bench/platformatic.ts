@@ -6,13 +6,31 @@
 import { Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { answer, idMatcher, type RoundTrip } from './raw-kafkajs';
 
-export async function platformaticKafka(brokers: string[], tag: string, respond: (data: unknown) => unknown, ensureTopics: (topics: string[]) => Promise<void>, deleteTopics: (topics: string[]) => Promise<void>): Promise<RoundTrip> {
+export async function platformaticKafka(
+  brokers: string[],
+  tag: string,
+  respond: (data: unknown) => unknown,
+  ensureTopics: (topics: string[]) => Promise<void>,
+  deleteTopics: (topics: string[]) => Promise<void>,
+): Promise<RoundTrip> {
   const requests = `bench.plt.${tag}.requests`;
   const replies = `bench.plt.${tag}.replies`;
   await ensureTopics([requests, replies]);
   const producer = new Producer({ clientId: `bench-plt-${tag}`, bootstrapBrokers: brokers, serializers: stringSerializers });
-  const responder = new Consumer({ clientId: `bench-plt-r-${tag}`, groupId: `${requests}.g`, bootstrapBrokers: brokers, deserializers: stringDeserializers, maxWaitTime: 1000 });
-  const listener = new Consumer({ clientId: `bench-plt-l-${tag}`, groupId: `${replies}.g`, bootstrapBrokers: brokers, deserializers: stringDeserializers, maxWaitTime: 100 });
+  const responder = new Consumer({
+    clientId: `bench-plt-r-${tag}`,
+    groupId: `${requests}.g`,
+    bootstrapBrokers: brokers,
+    deserializers: stringDeserializers,
+    maxWaitTime: 1000,
+  });
+  const listener = new Consumer({
+    clientId: `bench-plt-l-${tag}`,
+    groupId: `${replies}.g`,
+    bootstrapBrokers: brokers,
+    deserializers: stringDeserializers,
+    maxWaitTime: 100,
+  });
 
   const requestStream = await responder.consume({ topics: [requests], mode: MessagesStreamModes.EARLIEST, autocommit: true });
   requestStream.on('data', (message) => void producer.send({ messages: [{ topic: replies, value: answer(message.value as string, respond) }] }));

@@ -71,7 +71,14 @@ async function deleteTopics(topics: string[]): Promise<void> {
 async function service(name: string, ms = 0, answer: (v: unknown) => unknown = respond): Promise<ReactorElements> {
   const topic = `bench.${name}.${tag}`;
   await ensureTopics([topic]);
-  const els = elements<unknown, unknown>({ connection, mainTopic: topic, groupId: `${topic}.g`, fromBeginning: true, sweepIntervalMs: 0, perPartitionConcurrency: PER_PARTITION });
+  const els = elements<unknown, unknown>({
+    connection,
+    mainTopic: topic,
+    groupId: `${topic}.g`,
+    fromBeginning: true,
+    sweepIntervalMs: 0,
+    perPartitionConcurrency: PER_PARTITION,
+  });
   await reactor<unknown, unknown>(
     () => undefined,
     async (m) => {
@@ -111,7 +118,15 @@ async function roundTrip(name: string, open: () => Promise<RoundTrip>): Promise<
   }
 }
 
-async function fusion(mode: 'instance' | 'ephemeral', echo: ReactorElements, n: number, nThroughput: number, concurrencies?: number[], options: PipelineOptions = {}, suffix = ''): Promise<Row> {
+async function fusion(
+  mode: 'instance' | 'ephemeral',
+  echo: ReactorElements,
+  n: number,
+  nThroughput: number,
+  concurrencies?: number[],
+  options: PipelineOptions = {},
+  suffix = '',
+): Promise<Row> {
   const pipeline = await new Pipeline({ connection, replyMode: mode, sweepIntervalMs: 0, ...options } satisfies PipelineOptions).start();
   const phases = { createTopicMs: [] as number[], joinMs: [] as number[], roundTripMs: [] as number[] };
   try {
@@ -160,17 +175,42 @@ async function createAndJoinAlone(n: number): Promise<{ createMs: number; joinMs
 /** Diamond (a; b, c after a; d after b, c) vs the same four nodes one by one, through a Reactor in instance mode. */
 async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: number; sequentialMs: number; longestPathMs: number; sumMs: number }> {
   const msEach = { a: 20, b: 300, c: 300, d: 20 };
-  const svcs = { a: await service('diamond-a', msEach.a), b: await service('diamond-b', msEach.b), c: await service('diamond-c', msEach.c), d: await service('diamond-d', msEach.d) };
+  const svcs = {
+    a: await service('diamond-a', msEach.a),
+    b: await service('diamond-b', msEach.b),
+    c: await service('diamond-c', msEach.c),
+    d: await service('diamond-d', msEach.d),
+  };
   const t = (k: keyof typeof svcs) => svcs[k].options.mainTopic;
   const orchestrator = async (name: string, deps: DepsMap) => {
     const topic = `bench.${name}.${tag}`;
     await ensureTopics([topic]);
-    const els = elements<unknown, unknown>({ connection, mainTopic: topic, groupId: `${topic}.g`, fromBeginning: true, sweepIntervalMs: 0, replyMode: 'instance' });
-    await reactor<unknown, unknown>(() => deps, (_m, r) => r)(els);
+    const els = elements<unknown, unknown>({
+      connection,
+      mainTopic: topic,
+      groupId: `${topic}.g`,
+      fromBeginning: true,
+      sweepIntervalMs: 0,
+      replyMode: 'instance',
+    });
+    await reactor<unknown, unknown>(
+      () => deps,
+      (_m, r) => r,
+    )(els);
     return els;
   };
-  const parallel = await orchestrator('diamond', { a: { topic: t('a'), args: [] }, b: { topic: t('b'), args: [], deps: ['a'] }, c: { topic: t('c'), args: [], deps: ['a'] }, d: { topic: t('d'), args: [], deps: ['b', 'c'] } });
-  const sequential = await orchestrator('chain', { a: { topic: t('a'), args: [] }, b: { topic: t('b'), args: [], deps: ['a'] }, c: { topic: t('c'), args: [], deps: ['b'] }, d: { topic: t('d'), args: [], deps: ['c'] } });
+  const parallel = await orchestrator('diamond', {
+    a: { topic: t('a'), args: [] },
+    b: { topic: t('b'), args: [], deps: ['a'] },
+    c: { topic: t('c'), args: [], deps: ['a'] },
+    d: { topic: t('d'), args: [], deps: ['b', 'c'] },
+  });
+  const sequential = await orchestrator('chain', {
+    a: { topic: t('a'), args: [] },
+    b: { topic: t('b'), args: [], deps: ['a'] },
+    c: { topic: t('c'), args: [], deps: ['b'] },
+    d: { topic: t('d'), args: [], deps: ['c'] },
+  });
   const pipeline = await new Pipeline({ connection, replyMode: 'instance', sweepIntervalMs: 0 }).start();
   const wall = async (els: ReactorElements) => {
     const times: number[] = [];
@@ -185,7 +225,13 @@ async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: 
     await wall(parallel); // warm-up: every reply path connected
     await wall(sequential);
     progress('diamond DAG vs a chain of the same nodes');
-    return { msEach, parallelMs: await wall(parallel), sequentialMs: await wall(sequential), longestPathMs: msEach.a + Math.max(msEach.b, msEach.c) + msEach.d, sumMs: msEach.a + msEach.b + msEach.c + msEach.d };
+    return {
+      msEach,
+      parallelMs: await wall(parallel),
+      sequentialMs: await wall(sequential),
+      longestPathMs: msEach.a + Math.max(msEach.b, msEach.c) + msEach.d,
+      sumMs: msEach.a + msEach.b + msEach.c + msEach.d,
+    };
   } finally {
     await pipeline.close();
     for (const els of [parallel, sequential, ...Object.values(svcs)]) await shutdownReactor(els);
@@ -259,7 +305,11 @@ async function main(): Promise<void> {
   const left = await libraryTopicsLeft();
 
   const row = (name: string) => rows.find((r) => r.name === name)!;
-  const { alone, diamond: dia, memory: mem } = extra as { alone: { createMs: number; joinMs: number }; diamond: Awaited<ReturnType<typeof diamond>>; memory: Awaited<ReturnType<typeof memory>> };
+  const {
+    alone,
+    diamond: dia,
+    memory: mem,
+  } = extra as { alone: { createMs: number; joinMs: number }; diamond: Awaited<ReturnType<typeof diamond>>; memory: Awaited<ReturnType<typeof memory>> };
   const ratios = {
     'instance p50 / raw kafkajs p50 (target <= 1.3)': row('kafka-fusion instance').latency.p50 / row('raw kafkajs').latency.p50,
     'instance throughput c64 / NestJS c64 (target >= 2)': row('kafka-fusion instance').throughput.c64! / row('NestJS ClientKafka').throughput.c64!,
@@ -274,7 +324,10 @@ async function main(): Promise<void> {
     `kafka-fusion bench: ${new Date().toISOString()}, ${os.cpus().length} cores, node ${process.version}, brokers ${brokers.join(',')}${QUICK ? ' (quick)' : ''}`,
     '',
     `${'scenario'.padEnd(43)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)}   ${'req/s c1'.padStart(9)} ${'c16'.padStart(7)} ${'c64'.padStart(7)}`,
-    ...rows.map((r) => `${r.name.padEnd(43)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`),
+    ...rows.map(
+      (r) =>
+        `${r.name.padEnd(43)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`,
+    ),
     '',
     `createTopic alone ${alone.createMs} ms + group join alone ${alone.joinMs} ms (medians); within back-to-back ephemeral calls: create ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, join ${row('kafka-fusion ephemeral').phases!.joinMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
     `diamond (a ${dia.msEach.a}, b ${dia.msEach.b}, c ${dia.msEach.c}, d ${dia.msEach.d} ms): parallel ${dia.parallelMs} ms (longest path ${dia.longestPathMs}), one by one ${dia.sequentialMs} ms (sum ${dia.sumMs})`,

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   const topic = `ab.echo.${process.pid}`;
   await lib.ensureTopics([{ topic }], connection);
   const svc = lib.elements<unknown, unknown>({ mainTopic: topic, groupId: `ab-${process.pid}`, connection, fetchMaxWaitMs: 100, perPartitionConcurrency: 64 });
-  await lib.reactor<unknown, unknown>(() => undefined, (m) => m.value)(svc);
+  await lib.reactor<unknown, unknown>(
+    () => undefined,
+    (m) => m.value,
+  )(svc);
   const pipeline = await new lib.Pipeline({ connection, replyMode: 'instance' }).start();
   try {
     for (let i = 0; i < 500; i++) await pipeline.request(topic, PAYLOAD); // warm-up
@@ -30,9 +33,11 @@ async function main(): Promise<void> {
       let next = 0;
       const cpu = process.cpuUsage();
       const started = process.hrtime.bigint();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next++ < n) await pipeline.request(topic, PAYLOAD);
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < n) await pipeline.request(topic, PAYLOAD);
+        }),
+      );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const used = process.cpuUsage(cpu);
       return { rps: Math.round(n / seconds), cpuUsPerRequest: Math.round((used.user + used.system) / n) };

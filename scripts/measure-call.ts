@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const topic = `kf-measure-echo-${process.pid}`;
   await admin.create([{ topic }]);
   const svc = elements<unknown, unknown>({ mainTopic: topic, groupId: `${topic}-g`, fetchMaxWaitMs: 100 });
-  await reactor<unknown, unknown>(() => undefined, (m) => m.value)(svc);
+  await reactor<unknown, unknown>(
+    () => undefined,
+    (m) => m.value,
+  )(svc);
   // Each call creates its topic on its path, so that every phase is measured (no topics created ahead).
   const pipeline = await new Pipeline({ spareReturnTopics: 0 }).start();
   const phases = { createTopicMs: [] as number[], joinMs: [] as number[], roundTripMs: [] as number[], totalMs: [] as number[], deleteMs: [] as number[] };

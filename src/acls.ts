@@ -63,38 +63,99 @@ export function requiredAcls(needs: AclNeeds): AclGrant[] {
   const prefix = needs.returnTopicPrefix ?? EPHEMERAL_TOPIC_PREFIX;
   if (!isValidTopicName(`${prefix}x`)) throw new ConfigError('returnTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   const mode = needs.replyMode ?? 'ephemeral';
-  if (!['ephemeral', 'instance', 'none'].includes(mode)) throw new ConfigError('replyMode', `must be 'ephemeral', 'instance' or 'none', got ${JSON.stringify(mode)}`);
+  if (!['ephemeral', 'instance', 'none'].includes(mode))
+    throw new ConfigError('replyMode', `must be 'ephemeral', 'instance' or 'none', got ${JSON.stringify(mode)}`);
   if (needs.replyTopic !== undefined && mode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'");
   const grants: AclGrant[] = [];
   if (needs.role === 'reactor') {
     const main = topicName('mainTopic', needs.mainTopic);
     if (typeof needs.groupId !== 'string' || needs.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
     grants.push({ resourceType: 'topic', name: main, pattern: 'literal', operations: ['Read', 'Describe'], why: 'read its requests' });
-    grants.push({ resourceType: 'group', name: needs.groupId, pattern: 'literal', operations: ['Read', 'Describe'], why: 'its consumer group (Describe: its offsets at start)' });
+    grants.push({
+      resourceType: 'group',
+      name: needs.groupId,
+      pattern: 'literal',
+      operations: ['Read', 'Describe'],
+      why: 'its consumer group (Describe: its offsets at start)',
+    });
     const dlq = topicName('deadLetterTopic', needs.deadLetterTopic ?? defaultDeadLetterTopic(main));
-    grants.push({ resourceType: 'topic', name: dlq, pattern: 'literal', operations: ['Write', 'Describe'], why: 'dead-letter what it cannot answer (create the topic beforehand, or add Create)' });
+    grants.push({
+      resourceType: 'topic',
+      name: dlq,
+      pattern: 'literal',
+      operations: ['Write', 'Describe'],
+      why: 'dead-letter what it cannot answer (create the topic beforehand, or add Create)',
+    });
     for (const answered of needs.answers ?? [prefix]) {
       if (!isValidTopicName(`${answered}x`)) throw new ConfigError('answers', `must be topic-name prefixes, got ${JSON.stringify(answered)}`);
-      grants.push({ resourceType: 'topic', name: answered, pattern: 'prefixed', operations: ['Write', 'Describe'], why: "write replies to its callers' return topics" });
+      grants.push({
+        resourceType: 'topic',
+        name: answered,
+        pattern: 'prefixed',
+        operations: ['Write', 'Describe'],
+        why: "write replies to its callers' return topics",
+      });
     }
   } else if (needs.role !== 'pipeline') {
     throw new ConfigError('role', `must be 'reactor' or 'pipeline', got ${JSON.stringify(needs.role)}`);
   }
   for (const [i, t] of (needs.calls ?? []).entries()) {
-    grants.push({ resourceType: 'topic', name: topicName(`calls[${i}]`, t), pattern: 'literal', operations: ['Write', 'Describe'], why: 'write requests to it' });
+    grants.push({
+      resourceType: 'topic',
+      name: topicName(`calls[${i}]`, t),
+      pattern: 'literal',
+      operations: ['Write', 'Describe'],
+      why: 'write requests to it',
+    });
   }
   if (mode === 'instance' && needs.replyTopic !== undefined) {
     const reply = topicName('replyTopic', needs.replyTopic);
-    grants.push({ resourceType: 'topic', name: reply, pattern: 'literal', operations: ['Read', 'Describe'], why: "read replies from the operator's reply topic" });
-    grants.push({ resourceType: 'group', name: reply, pattern: 'literal', operations: ['Read', 'Describe'], why: "the reply listener's group, named after its topic" });
+    grants.push({
+      resourceType: 'topic',
+      name: reply,
+      pattern: 'literal',
+      operations: ['Read', 'Describe'],
+      why: "read replies from the operator's reply topic",
+    });
+    grants.push({
+      resourceType: 'group',
+      name: reply,
+      pattern: 'literal',
+      operations: ['Read', 'Describe'],
+      why: "the reply listener's group, named after its topic",
+    });
   } else if (mode !== 'none') {
-    grants.push({ resourceType: 'topic', name: prefix, pattern: 'prefixed', operations: ['Create', 'Delete', 'Read', 'Describe'], why: 'create, read and delete its return topics' });
-    grants.push({ resourceType: 'group', name: prefix, pattern: 'prefixed', operations: ['Read', 'Describe'], why: "the reply listeners' groups, named after their topics" });
+    grants.push({
+      resourceType: 'topic',
+      name: prefix,
+      pattern: 'prefixed',
+      operations: ['Create', 'Delete', 'Read', 'Describe'],
+      why: 'create, read and delete its return topics',
+    });
+    grants.push({
+      resourceType: 'group',
+      name: prefix,
+      pattern: 'prefixed',
+      operations: ['Read', 'Describe'],
+      why: "the reply listeners' groups, named after their topics",
+    });
   }
   const sweeps = needs.sweeps ?? (mode !== 'none' && needs.replyTopic === undefined);
   if (sweeps && (mode === 'none' || needs.replyTopic !== undefined)) {
-    grants.push({ resourceType: 'topic', name: prefix, pattern: 'prefixed', operations: ['Delete', 'Describe'], why: 'the sweeper: delete orphaned return topics' });
-    grants.push({ resourceType: 'group', name: prefix, pattern: 'prefixed', operations: ['Describe'], why: 'the sweeper: see whether a return topic is still read' });
+    grants.push({
+      resourceType: 'topic',
+      name: prefix,
+      pattern: 'prefixed',
+      operations: ['Delete', 'Describe'],
+      why: 'the sweeper: delete orphaned return topics',
+    });
+    grants.push({
+      resourceType: 'group',
+      name: prefix,
+      pattern: 'prefixed',
+      operations: ['Describe'],
+      why: 'the sweeper: see whether a return topic is still read',
+    });
   }
   return merged(grants);
 }

@@ -153,7 +153,9 @@ export class DeadlineError extends FusionError {
   /** Epoch milliseconds at which the deadline ran out. */
   readonly deadline: number;
   constructor(what: string, deadline: number, cause?: unknown) {
-    super(`${what} deadline ${new Date(deadline).toISOString()} passed${cause === undefined ? '' : ` (${describe(cause)})`}`, DeadlineError.code, false, { cause });
+    super(`${what} deadline ${new Date(deadline).toISOString()} passed${cause === undefined ? '' : ` (${describe(cause)})`}`, DeadlineError.code, false, {
+      cause,
+    });
     this.deadline = deadline;
   }
 }
@@ -208,7 +210,11 @@ export class UnknownTopicError extends FusionError {
   override readonly name = 'UnknownTopicError';
   readonly topic: string;
   constructor(topic: string) {
-    super(`topic "${topic}" does not exist (or this client may not see it); nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`, UnknownTopicError.code, false);
+    super(
+      `topic "${topic}" does not exist (or this client may not see it); nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`,
+      UnknownTopicError.code,
+      false,
+    );
     this.topic = topic;
   }
 }
@@ -244,8 +250,10 @@ export class AuthorizationError extends FusionError implements AclRefusal {
   readonly principal: string | undefined;
   constructor(refusal: AclRefusal, what?: string, cause?: unknown) {
     const { operation, resourceType, resource, pattern, principal } = refusal;
-    const target = resourceType === 'cluster' ? 'the cluster' : pattern === 'prefixed' ? `${resourceType}s named "${resource}*"` : `${resourceType} "${resource}"`;
-    const option = resourceType === 'cluster' ? '--cluster' : `--${resourceType} ${resource}${pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''}`;
+    const target =
+      resourceType === 'cluster' ? 'the cluster' : pattern === 'prefixed' ? `${resourceType}s named "${resource}*"` : `${resourceType} "${resource}"`;
+    const option =
+      resourceType === 'cluster' ? '--cluster' : `--${resourceType} ${resource}${pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''}`;
     super(
       `not authorized: ${principal ?? "this client's principal"} may not ${operation} ${target}${what ? ` (${what})` : ''}; ` +
         `the broker refused it and trying again will not help. An operator grants it with: kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal ${principal ?? 'User:<name>'} --operation ${operation} ${option} (see docs/security.md)`,

@@ -43,7 +43,16 @@ export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './r
 export { keyText, headerText } from './reactor/message';
 
 export { Pipeline, createPipeline, PIPELINE_DEFAULTS } from './pipeline/pipeline';
-export type { ResolvedPipelineOptions, PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents, PipelineCallRef } from './pipeline/pipeline';
+export type {
+  ResolvedPipelineOptions,
+  PipelineOptions,
+  SendOptions,
+  RequestOptions,
+  BatchItem,
+  BatchOptions,
+  PipelineEvents,
+  PipelineCallRef,
+} from './pipeline/pipeline';
 export type { CallOutcome, CallTimings } from './kafka/calls';
 export type { ReplyMode } from './reply-mode';
 

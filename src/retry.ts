@@ -84,7 +84,9 @@ export function resolveRetryPolicy(path: string, given: Partial<RetryPolicy> | u
   const p = { ...RETRY_DEFAULTS, ...withoutUndefined(given ?? {}) };
   for (const k of ['retries', 'initialDelayMs', 'maxDelayMs'] as const) checkNonNegative(`${path}.${k}`, p[k]);
   if (!Number.isInteger(p.retries)) throw new ConfigError(`${path}.retries`, `must be a whole number, got ${p.retries}`);
-  if (typeof p.multiplier !== 'number' || !(p.multiplier >= 1)) throw new ConfigError(`${path}.multiplier`, `must be a number >= 1, got ${String(p.multiplier)}`);
-  if (typeof p.jitter !== 'number' || !(p.jitter >= 0 && p.jitter <= 1)) throw new ConfigError(`${path}.jitter`, `must be between 0 and 1, got ${String(p.jitter)}`);
+  if (typeof p.multiplier !== 'number' || !(p.multiplier >= 1))
+    throw new ConfigError(`${path}.multiplier`, `must be a number >= 1, got ${String(p.multiplier)}`);
+  if (typeof p.jitter !== 'number' || !(p.jitter >= 0 && p.jitter <= 1))
+    throw new ConfigError(`${path}.jitter`, `must be between 0 and 1, got ${String(p.jitter)}`);
   return p;
 }

@@ -7,6 +7,8 @@ export default async function globalSetup(): Promise<void> {
   try {
     await probeBroker({ brokers }, 60000);
   } catch (e) {
-    throw new Error(`No Kafka broker answers at ${brokers.join(',')}. Run \`npm run kafka:up\` (or \`npm test\`, which starts it), or set KAFKA_BROKERS. ${(e as Error).message}`);
+    throw new Error(
+      `No Kafka broker answers at ${brokers.join(',')}. Run \`npm run kafka:up\` (or \`npm test\`, which starts it), or set KAFKA_BROKERS. ${(e as Error).message}`,
+    );
   }
 }

@@ -56,12 +56,18 @@ export interface MathServices {
 }
 
 export async function startMathServices(connection: ConnectionOptions = {}): Promise<MathServices> {
-  await ensureTopics(Object.values(TOPICS).map((topic) => ({ topic, partitions: 2 })), connection);
+  await ensureTopics(
+    Object.values(TOPICS).map((topic) => ({ topic, partitions: 2 })),
+    connection,
+  );
   const started: ReactorElements<any, any>[] = [];
   const service = async (topic: string, fn: (xs: number[]) => number) => {
     const els = elements<unknown, number>({ connection, mainTopic: topic, groupId: `${topic}.service`, fromBeginning: true });
     started.push(els);
-    await reactor<unknown, number>(() => undefined, (m) => fn(numbers(m.value, topic)))(els);
+    await reactor<unknown, number>(
+      () => undefined,
+      (m) => fn(numbers(m.value, topic)),
+    )(els);
   };
   const calcOutputs = new Subject<ReactorOutput<CalcRequest, CalcResult>>();
   try {
@@ -70,7 +76,13 @@ export async function startMathServices(connection: ConnectionOptions = {}): Pro
       service(TOPICS.subtract, (xs) => xs.slice(1).reduce((a, b) => a - b, xs[0] ?? 0)),
       service(TOPICS.multiply, (xs) => xs.reduce((a, b) => a * b, 1)),
     ]);
-    const calc = elements<CalcRequest, CalcResult>({ connection, mainTopic: TOPICS.calc, groupId: `${TOPICS.calc}.service`, fromBeginning: true, subject: calcOutputs });
+    const calc = elements<CalcRequest, CalcResult>({
+      connection,
+      mainTopic: TOPICS.calc,
+      groupId: `${TOPICS.calc}.service`,
+      fromBeginning: true,
+      subject: calcOutputs,
+    });
     started.push(calc);
     await reactor<CalcRequest, CalcResult>(
       (m) => calcDeps(m.value),

@@ -66,7 +66,10 @@ function scramUsers(): [string, string][] {
 
 /** SCRAM users that hold every right on the secured listener. */
 function superUsers(): string[] {
-  return (process.env.KAFKA_SUPER_USERS ?? 'kafka-fusion').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  return (process.env.KAFKA_SUPER_USERS ?? 'kafka-fusion')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
 }
 
 /** keytool, failing with its output. */
@@ -82,11 +85,60 @@ function makeCertificates(): void {
   fs.mkdirSync(TLS_DIR, { recursive: true });
   const f = (name: string) => path.join(TLS_DIR, name);
   const store = ['-storetype', 'PKCS12', '-storepass', STORE_PASSWORD, '-keypass', STORE_PASSWORD];
-  keytool('-genkeypair', '-alias', 'ca', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=kafka-fusion local CA', '-ext', 'bc:c', '-validity', '3650', '-keystore', f('ca.p12'), ...store);
+  keytool(
+    '-genkeypair',
+    '-alias',
+    'ca',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-dname',
+    'CN=kafka-fusion local CA',
+    '-ext',
+    'bc:c',
+    '-validity',
+    '3650',
+    '-keystore',
+    f('ca.p12'),
+    ...store,
+  );
   keytool('-exportcert', '-alias', 'ca', '-keystore', f('ca.p12'), '-storepass', STORE_PASSWORD, '-rfc', '-file', f('ca.pem'));
-  keytool('-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-dname', 'CN=localhost', '-validity', '3650', '-keystore', f('broker.p12'), ...store);
+  keytool(
+    '-genkeypair',
+    '-alias',
+    'broker',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-dname',
+    'CN=localhost',
+    '-validity',
+    '3650',
+    '-keystore',
+    f('broker.p12'),
+    ...store,
+  );
   keytool('-certreq', '-alias', 'broker', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('broker.csr'));
-  keytool('-gencert', '-alias', 'ca', '-keystore', f('ca.p12'), '-storepass', STORE_PASSWORD, '-infile', f('broker.csr'), '-outfile', f('broker.crt'), '-rfc', '-ext', 'SAN=dns:localhost,ip:127.0.0.1', '-validity', '3650');
+  keytool(
+    '-gencert',
+    '-alias',
+    'ca',
+    '-keystore',
+    f('ca.p12'),
+    '-storepass',
+    STORE_PASSWORD,
+    '-infile',
+    f('broker.csr'),
+    '-outfile',
+    f('broker.crt'),
+    '-rfc',
+    '-ext',
+    'SAN=dns:localhost,ip:127.0.0.1',
+    '-validity',
+    '3650',
+  );
   keytool('-importcert', '-alias', 'ca', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('ca.pem'), '-noprompt');
   keytool('-importcert', '-alias', 'broker', '-keystore', f('broker.p12'), '-storepass', STORE_PASSWORD, '-file', f('broker.crt'));
 }
@@ -149,9 +201,13 @@ function ensureJars(version: string): string {
   fs.rmSync(libs, { recursive: true, force: true }); // stale jars of a half-done fetch would join the classpath
   fs.writeFileSync(path.join(dir, 'pom.xml'), pom(version));
   const started = Date.now();
-  const r = spawnSync('mvn', ['-B', '-q', '-f', path.join(dir, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`], {
-    stdio: 'inherit',
-  });
+  const r = spawnSync(
+    'mvn',
+    ['-B', '-q', '-f', path.join(dir, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (r.error) throw new Error(`could not run mvn (is Maven installed?): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with exit code ${r.status}; see the output above`);
   const jars = fs.readdirSync(libs).filter((f) => f.endsWith('.jar'));
@@ -228,7 +284,9 @@ logger.statechange.level = WARN
 `;
 
 function logOption(version: string, dir: string): string {
-  return isV3(version) ? `-Dlog4j.configuration=file:${path.join(dir, 'log4j.properties')}` : `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`;
+  return isV3(version)
+    ? `-Dlog4j.configuration=file:${path.join(dir, 'log4j.properties')}`
+    : `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`;
 }
 
 function clusterId(): string {
@@ -309,7 +367,11 @@ async function up(): Promise<void> {
   const cp = path.join(libs, '*');
   const scram = SASL_SSL_PORT === undefined ? [] : scramUsers().flatMap(([name, password]) => ['-S', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
   if (SASL_SSL_PORT !== undefined) makeCertificates();
-  const fmt = spawnSync('java', [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, ...scram], { encoding: 'utf8' });
+  const fmt = spawnSync(
+    'java',
+    [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, ...scram],
+    { encoding: 'utf8' },
+  );
   if (fmt.error) throw new Error(`could not run java (is a JDK 17 installed?): ${fmt.error.message}`);
   if (fmt.status !== 0) throw new Error(`StorageTool format failed (${fmt.status}): ${fmt.stderr}${fmt.stdout}`);
   await launch(VERSION, dataDir, started, 'w');
@@ -325,7 +387,20 @@ async function launch(version: string, dataDir: string, started: number, logMode
   const out = fs.openSync(logFile, logMode);
   const child = spawn(
     'java',
-    ['-Xms512m', '-Xmx1g', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.Kafka', props],
+    [
+      '-Xms512m',
+      '-Xmx1g',
+      '-server',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      logOpt,
+      `-Dkafka.logs.dir=${STATE_DIR}`,
+      '-cp',
+      cp,
+      'kafka.Kafka',
+      props,
+    ],
     { detached: true, stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
@@ -374,7 +449,9 @@ async function restart(kill: boolean, downForMs: number): Promise<void> {
   if (!state) throw new Error(`no local broker on port ${PORT} to restart; run up first`);
   const started = Date.now();
   await stopProcess(state.pid, kill ? 'SIGKILL' : 'SIGTERM');
-  log(`stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`);
+  log(
+    `stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`,
+  );
   if (downForMs > 0) await new Promise((resolve) => setTimeout(resolve, downForMs));
   await launch(state.version, state.dataDir, started, 'a');
 }

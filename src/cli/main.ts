@@ -75,7 +75,10 @@ function header(text: string, previous: Record<string, string> = {}): Record<str
 }
 
 const headerOption = () => new Option('--header <name=value>', 'a header of the request (repeatable): a tenant or correlation id').argParser(header);
-const wireOption = () => new Option('--wire <format>', "'envelope' (JSON in the kafka-fusion envelope) or 'headers' (bare JSON: what a NestJS or Spring service reads)").choices([...WIRE_FORMATS]).default('envelope');
+const wireOption = () =>
+  new Option('--wire <format>', "'envelope' (JSON in the kafka-fusion envelope) or 'headers' (bare JSON: what a NestJS or Spring service reads)")
+    .choices([...WIRE_FORMATS])
+    .default('envelope');
 
 function describeError(e: unknown): string {
   if (isFusionError(e)) return `${e.name} (${e.code}): ${e.message}`;
@@ -84,7 +87,10 @@ function describeError(e: unknown): string {
 
 /** `--brokers a:1,b:2`: a comma-separated list. */
 function brokerList(text: string): string[] {
-  const list = text.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  const list = text
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
   if (list.length === 0 || list.some((b) => !/^[^\s:]+:\d+$/.test(b))) throw new InvalidArgumentError(`expected host:port[,host:port...], got "${text}"`);
   return list;
 }
@@ -149,12 +155,18 @@ export function buildProgram(io: Io = processIo): Command {
     .addOption(new Option('--reply-mode <mode>', 'where the reply comes back').choices(['ephemeral', 'instance']).default('ephemeral'))
     .addOption(headerOption())
     .addOption(wireOption())
-    .action(async (topic: string, data: unknown, o: { timeout: number; key?: string; replyMode: 'ephemeral' | 'instance'; header?: Record<string, string>; wire: WireFormat }) => {
-      io.err(`waiting up to ${o.timeout} ms for the reply from ${topic}...`);
-      const out = await withPipeline((p) => p.call(topic, data, { timeoutMs: o.timeout, key: o.key, headers: o.header, wire: o.wire }), o.replyMode);
-      io.out(JSON.stringify(out.result));
-      io.err(`replied in ${out.timings.totalMs} ms`);
-    });
+    .action(
+      async (
+        topic: string,
+        data: unknown,
+        o: { timeout: number; key?: string; replyMode: 'ephemeral' | 'instance'; header?: Record<string, string>; wire: WireFormat },
+      ) => {
+        io.err(`waiting up to ${o.timeout} ms for the reply from ${topic}...`);
+        const out = await withPipeline((p) => p.call(topic, data, { timeoutMs: o.timeout, key: o.key, headers: o.header, wire: o.wire }), o.replyMode);
+        io.out(JSON.stringify(out.result));
+        io.err(`replied in ${out.timings.totalMs} ms`);
+      },
+    );
 
   const dag = program.command('dag').description('deps maps');
   dag
@@ -182,7 +194,7 @@ export function buildProgram(io: Io = processIo): Command {
   topics
     .command('list')
     .description(`list topics named ${LIBRARY_TOPIC_PREFIX}* (--all: every topic), with the age of return topics`)
-    .option('--all', 'every topic of the cluster, not only the library\'s')
+    .option('--all', "every topic of the cluster, not only the library's")
     .action(async (o: { all?: boolean }) => {
       const admin = await reachableAdmin(connection);
       try {
@@ -231,26 +243,45 @@ export function buildProgram(io: Io = processIo): Command {
     .option('--group <id>', 'reactor: its consumer group')
     .option('--dead-letter-topic <topic>', 'reactor: its dead-letter topic (default <main-topic>.dlq)')
     .option('--calls <topic...>', 'topics it sends requests or messages to')
-    .addOption(new Option('--reply-mode <mode>', "how it waits for replies ('none': it never does)").choices(['ephemeral', 'instance', 'none']).default('ephemeral'))
+    .addOption(
+      new Option('--reply-mode <mode>', "how it waits for replies ('none': it never does)").choices(['ephemeral', 'instance', 'none']).default('ephemeral'),
+    )
     .option('--reply-topic <topic>', "instance mode: the operator's reply topic")
     .option('--answers <prefix...>', "reactor: prefixes of callers' return topics it answers (default kafka-fusion.reply.)")
     .option('--no-sweep', 'its sweeper is off (sweepIntervalMs: 0)')
     .option('--table', 'a Markdown table instead of commands')
-    .action((role: 'reactor' | 'pipeline', o: { principal: string; mainTopic?: string; group?: string; deadLetterTopic?: string; calls?: string[]; replyMode: 'ephemeral' | 'instance' | 'none'; replyTopic?: string; answers?: string[]; sweep: boolean; table?: boolean }) => {
-      const grants = requiredAcls({
-        role,
-        mainTopic: o.mainTopic,
-        groupId: o.group,
-        deadLetterTopic: o.deadLetterTopic,
-        calls: o.calls,
-        replyMode: o.replyMode,
-        replyTopic: o.replyTopic,
-        answers: o.answers,
-        ...(o.sweep === false && { sweeps: false }),
-      });
-      const brokers = (program.opts() as { brokers?: string[] }).brokers ?? (process.env.KAFKA_BROKERS ? [process.env.KAFKA_BROKERS.split(',')[0]!] : undefined);
-      io.out(o.table ? aclTable(grants) : aclCommands(grants, o.principal, brokers?.[0]).join('\n'));
-    });
+    .action(
+      (
+        role: 'reactor' | 'pipeline',
+        o: {
+          principal: string;
+          mainTopic?: string;
+          group?: string;
+          deadLetterTopic?: string;
+          calls?: string[];
+          replyMode: 'ephemeral' | 'instance' | 'none';
+          replyTopic?: string;
+          answers?: string[];
+          sweep: boolean;
+          table?: boolean;
+        },
+      ) => {
+        const grants = requiredAcls({
+          role,
+          mainTopic: o.mainTopic,
+          groupId: o.group,
+          deadLetterTopic: o.deadLetterTopic,
+          calls: o.calls,
+          replyMode: o.replyMode,
+          replyTopic: o.replyTopic,
+          answers: o.answers,
+          ...(o.sweep === false && { sweeps: false }),
+        });
+        const brokers =
+          (program.opts() as { brokers?: string[] }).brokers ?? (process.env.KAFKA_BROKERS ? [process.env.KAFKA_BROKERS.split(',')[0]!] : undefined);
+        io.out(o.table ? aclTable(grants) : aclCommands(grants, o.principal, brokers?.[0]).join('\n'));
+      },
+    );
 
   program
     .command('broker')
@@ -258,7 +289,10 @@ export function buildProgram(io: Io = processIo): Command {
     .addArgument(new Argument('<action>', 'up, down, status or restart').choices([...BROKER_ACTIONS]))
     .option('--kill', 'restart: stop it with SIGKILL (a crash) instead of cleanly')
     .option('--down-for <s>', 'restart: stay away this many seconds first', seconds)
-    .addHelpText('after', '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker\'s state and data; default <cache>/brokers)')
+    .addHelpText(
+      'after',
+      "\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker's state and data; default <cache>/brokers)",
+    )
     .action(async (action: string, o: { kill?: boolean; downFor?: number }, command: Command) => {
       // --brokers names a cluster to use instead of a local broker, as KAFKA_BROKERS does.
       const brokers = (command.optsWithGlobals() as { brokers?: string[] }).brokers;

@@ -21,7 +21,8 @@ function validateNode(id: string, spec: unknown): Omit<PlanNode, 'id' | 'depende
   if (deps !== undefined && (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string'))) {
     throw new DagValidationError(`node "${id}": deps must be an array of node names`, id);
   }
-  if (argIn !== undefined && typeof argIn !== 'function') throw new DagValidationError(`node "${id}": argIn must be a function, got ${describeType(argIn)}`, id);
+  if (argIn !== undefined && typeof argIn !== 'function')
+    throw new DagValidationError(`node "${id}": argIn must be a function, got ${describeType(argIn)}`, id);
   if (replyMode !== undefined && replyMode !== 'ephemeral' && replyMode !== 'instance') {
     throw new DagValidationError(`node "${id}": replyMode must be 'ephemeral' or 'instance', got ${JSON.stringify(replyMode)}`, id);
   }
@@ -29,7 +30,15 @@ function validateNode(id: string, spec: unknown): Omit<PlanNode, 'id' | 'depende
   if (wrong) throw new DagValidationError(`node "${id}": ${wrong.field} ${wrong.problem}`, id);
   const depList = (deps as string[] | undefined) ?? [];
   if (new Set(depList).size !== depList.length) throw new DagValidationError(`node "${id}": deps name a node twice`, id);
-  return { topic, args, deps: depList, argIn: (argIn as ArgIn | undefined) ?? appendResults, replyMode, codec: codec as Codec | undefined, wire: wire as WireFormat | undefined };
+  return {
+    topic,
+    args,
+    deps: depList,
+    argIn: (argIn as ArgIn | undefined) ?? appendResults,
+    replyMode,
+    codec: codec as Codec | undefined,
+    wire: wire as WireFormat | undefined,
+  };
 }
 
 /**
@@ -101,7 +110,20 @@ export function buildPlan(deps: unknown): Plan {
   const nodes = new Map<string, PlanNode>();
   for (const id of ids) {
     const s = specs.get(id)!;
-    nodes.set(id, Object.freeze({ id, topic: s.topic, args: Object.freeze([...s.args]), deps: Object.freeze([...s.deps]), dependents: Object.freeze([...dependents.get(id)!]), argIn: s.argIn, replyMode: s.replyMode, codec: s.codec, wire: s.wire }));
+    nodes.set(
+      id,
+      Object.freeze({
+        id,
+        topic: s.topic,
+        args: Object.freeze([...s.args]),
+        deps: Object.freeze([...s.deps]),
+        dependents: Object.freeze([...dependents.get(id)!]),
+        argIn: s.argIn,
+        replyMode: s.replyMode,
+        codec: s.codec,
+        wire: s.wire,
+      }),
+    );
   }
   return Object.freeze({ nodes, order: Object.freeze(order), roots: Object.freeze(roots) });
 }

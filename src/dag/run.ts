@@ -47,7 +47,12 @@ export function runPlan(plan: Plan, callNode: CallNode, options: RunOptions = {}
     const settleIfIdle = () => {
       if (inFlight > 0 || (!failure && results.size < plan.nodes.size)) return;
       options.signal?.removeEventListener('abort', onOuterAbort);
-      const run: RunResult = { results: Object.fromEntries(plan.order.filter((id) => results.has(id)).map((id) => [id, results.get(id)])), outcomes, startedAt, finishedAt: now() };
+      const run: RunResult = {
+        results: Object.fromEntries(plan.order.filter((id) => results.has(id)).map((id) => [id, results.get(id)])),
+        outcomes,
+        startedAt,
+        finishedAt: now(),
+      };
       try {
         options.onSettled?.(run);
       } catch (e) {

@@ -45,6 +45,7 @@ export function authorizationError(
   if (kind === undefined) return undefined;
   const on = asked[kind] ?? (kind === 'cluster' ? { operation: 'Create', resource: '', pattern: 'literal' as const } : undefined);
   const principal = principals.get(kafka);
-  if (on === undefined) return new AuthorizationError({ operation: 'Describe', resourceType: kind, resource: '<unknown>', pattern: 'literal', principal }, what, e);
+  if (on === undefined)
+    return new AuthorizationError({ operation: 'Describe', resourceType: kind, resource: '<unknown>', pattern: 'literal', principal }, what, e);
   return new AuthorizationError({ ...on, resourceType: kind, principal }, what, e);
 }

@@ -99,13 +99,21 @@ export class ActiveCalls {
  * An attempt's deadline and abort as one promise to race its steps against:
  * it rejects with CallTimeoutError at `deadlineAt`, or with the abort reason.
  */
-export function attemptDeadline(topic: string, correlationId: string, opts: CallOptions & { deadlineAt: number }, local: AbortController): { race: <T>(p: Promise<T>) => Promise<T>; clear: () => void } {
+export function attemptDeadline(
+  topic: string,
+  correlationId: string,
+  opts: CallOptions & { deadlineAt: number },
+  local: AbortController,
+): { race: <T>(p: Promise<T>) => Promise<T>; clear: () => void } {
   let timer: NodeJS.Timeout | undefined;
   const onOuterAbort = () => local.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted) local.abort(opts.signal.reason);
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })), Math.max(0, opts.deadlineAt - Date.now()));
+    timer = setTimeout(
+      () => reject(new CallTimeoutError({ topic, timeoutMs: opts.timeoutMs, correlationId, node: opts.node })),
+      Math.max(0, opts.deadlineAt - Date.now()),
+    );
     local.signal.addEventListener('abort', () => reject(local.signal.reason ?? new StateError('call aborted')), { once: true });
     if (local.signal.aborted) reject(local.signal.reason ?? new StateError('call aborted'));
   });
@@ -170,7 +178,16 @@ export abstract class Requester {
 }
 
 /** The request message of one attempt: keyed by the correlation id unless the caller chose a key. */
-export async function requestMessage(data: unknown, returnTopic: string, correlationId: string, opts: CallOptions & { deadlineAt: number }): Promise<OutboundMessage> {
-  const { value, headers } = await encodeRequestMessage({ data, returnTopic, correlationId, deadline: opts.deadlineAt }, opts.encoding ?? DEFAULT_ENCODING, opts.headers);
+export async function requestMessage(
+  data: unknown,
+  returnTopic: string,
+  correlationId: string,
+  opts: CallOptions & { deadlineAt: number },
+): Promise<OutboundMessage> {
+  const { value, headers } = await encodeRequestMessage(
+    { data, returnTopic, correlationId, deadline: opts.deadlineAt },
+    opts.encoding ?? DEFAULT_ENCODING,
+    opts.headers,
+  );
   return { key: opts.key ?? correlationId, value, headers };
 }

@@ -30,10 +30,15 @@ function tlsFromEnv(env: NodeJS.ProcessEnv): boolean | TlsOptions {
 function saslFromEnv(env: NodeJS.ProcessEnv): SaslOptions | undefined {
   const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase();
   if (!mechanism) return undefined;
-  if (!PASSWORD_MECHANISMS.includes(mechanism)) throw new ConfigError('KAFKA_SASL_MECHANISM', `must be one of ${PASSWORD_MECHANISMS.join(', ')} (others need code: connection.sasl), got ${JSON.stringify(mechanism)}`);
+  if (!PASSWORD_MECHANISMS.includes(mechanism))
+    throw new ConfigError(
+      'KAFKA_SASL_MECHANISM',
+      `must be one of ${PASSWORD_MECHANISMS.join(', ')} (others need code: connection.sasl), got ${JSON.stringify(mechanism)}`,
+    );
   const username = env.KAFKA_SASL_USERNAME ?? '';
   const password = env.KAFKA_SASL_PASSWORD ?? '';
-  if (!username || !password) throw new ConfigError('KAFKA_SASL_USERNAME', 'KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too');
+  if (!username || !password)
+    throw new ConfigError('KAFKA_SASL_USERNAME', 'KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too');
   return { mechanism: mechanism as 'plain', username, password };
 }
 
@@ -44,9 +49,11 @@ function checkSasl(sasl: unknown, path: string): void {
   if (typeof s.mechanism !== 'string') throw new ConfigError(`${path}sasl.mechanism`, `must be a string such as 'scram-sha-512'`);
   const m = s.mechanism.toLowerCase();
   if (PASSWORD_MECHANISMS.includes(m)) {
-    for (const f of ['username', 'password']) if (typeof s[f] !== 'string' || (s[f] as string).length === 0) throw new ConfigError(`${path}sasl.${f}`, `must be a non-empty string for ${m}`);
+    for (const f of ['username', 'password'])
+      if (typeof s[f] !== 'string' || (s[f] as string).length === 0) throw new ConfigError(`${path}sasl.${f}`, `must be a non-empty string for ${m}`);
   } else if (m === 'oauthbearer') {
-    if (typeof s.oauthBearerProvider !== 'function') throw new ConfigError(`${path}sasl.oauthBearerProvider`, 'must be a function resolving to { value: token }');
+    if (typeof s.oauthBearerProvider !== 'function')
+      throw new ConfigError(`${path}sasl.oauthBearerProvider`, 'must be a function resolving to { value: token }');
   } else if (typeof s.authenticationProvider !== 'function') {
     throw new ConfigError(`${path}sasl`, `mechanism ${JSON.stringify(m)} needs an authenticationProvider (kafkajs's custom mechanism)`);
   }
@@ -161,7 +168,10 @@ export const DEFAULT_BROKER = '127.0.0.1:9092';
 export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = env.KAFKA_BROKERS?.trim();
   if (!raw) return [DEFAULT_BROKER];
-  return raw.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+  return raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
 }
 
 const LEVELS: Record<LogLevel, KafkaLogLevel> = {
@@ -184,7 +194,12 @@ function isRetriedByKafkajs(namespace: string, log: LogEntry['log']): boolean {
   return namespace === 'Connection' && log.message.startsWith('Response ');
 }
 
-const METHODS: Record<number, keyof Logger> = { [KafkaLogLevel.ERROR]: 'error', [KafkaLogLevel.WARN]: 'warn', [KafkaLogLevel.INFO]: 'info', [KafkaLogLevel.DEBUG]: 'debug' };
+const METHODS: Record<number, keyof Logger> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
 
 /** kafkajs's logCreator: each entry to `logger`, at its level or below. */
 function logTo(logger: Logger, configured: number) {
@@ -216,10 +231,14 @@ export function resolveConnection(options: ConnectionOptions = {}, path = ''): R
   const { brokersFrom: _carried, ...given } = options as Partial<ResolvedConnection>;
   checkKnownOptions(given, CONNECTION_OPTIONS, path);
   const fromEnv = options.brokers === undefined && process.env.KAFKA_BROKERS?.trim();
-  const brokersFrom = (options as Partial<ResolvedConnection>).brokersFrom ?? (options.brokers !== undefined ? 'connection.brokers' : fromEnv ? 'KAFKA_BROKERS' : 'default');
+  const brokersFrom =
+    (options as Partial<ResolvedConnection>).brokersFrom ?? (options.brokers !== undefined ? 'connection.brokers' : fromEnv ? 'KAFKA_BROKERS' : 'default');
   const brokers = options.brokers ?? brokersFromEnv();
   if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^\s:]+:\d+$/.test(b))) {
-    throw new ConfigError(`${path}brokers`, `expected a non-empty list of "host:port"${fromEnv ? ' (from KAFKA_BROKERS, comma separated)' : ''}, got ${JSON.stringify(brokers)}`);
+    throw new ConfigError(
+      `${path}brokers`,
+      `expected a non-empty list of "host:port"${fromEnv ? ' (from KAFKA_BROKERS, comma separated)' : ''}, got ${JSON.stringify(brokers)}`,
+    );
   }
   const logLevel = options.logLevel ?? 'warn';
   if (!(logLevel in LEVELS)) throw new ConfigError(`${path}logLevel`, `must be one of ${Object.keys(LEVELS).join(', ')}`);
@@ -228,7 +247,8 @@ export function resolveConnection(options: ConnectionOptions = {}, path = ''): R
     throw new ConfigError(`${path}logger`, 'must have error, warn, info and debug methods (a pino logger, or console)');
   }
   const tls = options.tls ?? tlsFromEnv(process.env);
-  if (typeof tls !== 'boolean' && (typeof tls !== 'object' || tls === null)) throw new ConfigError(`${path}tls`, 'must be true, false or an object { ca, cert, key, passphrase, servername, rejectUnauthorized }');
+  if (typeof tls !== 'boolean' && (typeof tls !== 'object' || tls === null))
+    throw new ConfigError(`${path}tls`, 'must be true, false or an object { ca, cert, key, passphrase, servername, rejectUnauthorized }');
   const sasl = options.sasl ?? saslFromEnv(process.env);
   if (sasl !== undefined) checkSasl(sasl, path);
   return {

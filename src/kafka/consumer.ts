@@ -113,7 +113,12 @@ export class GroupConsumer {
   /** An AuthorizationError when the broker refused this consumer for lack of an ACL (Read on its group or its topic). */
   private refused(e: unknown): AuthorizationError | undefined {
     const { groupId, topic } = this.options;
-    return authorizationError(this.kafka, e, { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } }, `to consume "${topic}" in group "${groupId}"`);
+    return authorizationError(
+      this.kafka,
+      e,
+      { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } },
+      `to consume "${topic}" in group "${groupId}"`,
+    );
   }
 
   constructor(
@@ -157,7 +162,10 @@ export class GroupConsumer {
       if (this.consumer === consumer) this.reassigned(e.payload.memberAssignment[o.topic] ?? []);
     });
     const joined = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)), o.joinTimeoutMs);
+      timer = setTimeout(
+        () => reject(new TransportError(`group "${o.groupId}" did not join on topic "${o.topic}" within ${o.joinTimeoutMs} ms`, undefined)),
+        o.joinTimeoutMs,
+      );
       removeJoin = consumer.on(consumer.events.GROUP_JOIN, (e) => {
         clearTimeout(timer);
         this.joinDurationMs ??= e.payload.duration;
@@ -191,18 +199,25 @@ export class GroupConsumer {
     try {
       await step(consumer.connect());
       await step(consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning }));
-      await step(consumer.run({
-        autoCommit: o.autoCommit,
-        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
-        ...((o.perPartitionConcurrency ?? 1) > 1
-          ? {
-              eachBatchAutoResolve: false,
-              eachBatch: (payload: EachBatchPayload) => handleBatchConcurrently(payload, (m) => handle(inbound(payload.batch.topic, payload.batch.partition, m), payload.heartbeat), o.perPartitionConcurrency!),
-            }
-          : {
-              eachMessage: async ({ topic, partition, message, heartbeat }: EachMessagePayload) => handle(inbound(topic, partition, message), heartbeat),
-            }),
-      }));
+      await step(
+        consumer.run({
+          autoCommit: o.autoCommit,
+          partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+          ...((o.perPartitionConcurrency ?? 1) > 1
+            ? {
+                eachBatchAutoResolve: false,
+                eachBatch: (payload: EachBatchPayload) =>
+                  handleBatchConcurrently(
+                    payload,
+                    (m) => handle(inbound(payload.batch.topic, payload.batch.partition, m), payload.heartbeat),
+                    o.perPartitionConcurrency!,
+                  ),
+              }
+            : {
+                eachMessage: async ({ topic, partition, message, heartbeat }: EachMessagePayload) => handle(inbound(topic, partition, message), heartbeat),
+              }),
+        }),
+      );
       await step(joined);
       consumer.on(consumer.events.CRASH, (e) => {
         const restarting = e.payload.restart;
@@ -219,17 +234,22 @@ export class GroupConsumer {
           this.reviving = reviving;
           return;
         }
-        o.onCrash?.(refused ?? new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error), restarting);
+        o.onCrash?.(
+          refused ?? new TransportError(`consumer of "${o.topic}" crashed${restarting ? '; kafkajs is restarting it' : ' and stopped'}`, e.payload.error),
+          restarting,
+        );
       });
     } catch (e) {
       if (this.consumer === consumer) this.consumer = undefined;
       // A step cut short may still complete (a connect that gets through):
       // disconnect again once it has settled, so that nothing is left open.
       await consumer.disconnect().catch(() => undefined);
-      await pending.then(
-        () => consumer.disconnect(),
-        () => consumer.disconnect(),
-      ).catch(() => undefined);
+      await pending
+        .then(
+          () => consumer.disconnect(),
+          () => consumer.disconnect(),
+        )
+        .catch(() => undefined);
       throw e instanceof FusionError ? e : (this.refused(e) ?? new TransportError(`could not consume "${o.topic}"`, e));
     } finally {
       this.onStop = undefined;

@@ -68,7 +68,13 @@ export class EphemeralRequester extends Requester {
     return this.calls.run(opts, (o, local, attempt) => this.run<R>(topic, data, o, local, attempt));
   }
 
-  private async run<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
+  private async run<R>(
+    topic: string,
+    data: unknown,
+    opts: CallOptions & { deadlineAt: number },
+    local: AbortController,
+    attempt: number,
+  ): Promise<CallOutcome<R>> {
     const started = Date.now();
     const correlationId = newCorrelationId();
     const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
@@ -122,7 +128,13 @@ export class EphemeralRequester extends Requester {
         result,
         correlationId,
         returnTopic,
-        timings: { createTopicMs: spare === undefined ? createdAt - creatingAt : 0, joinMs: joinedAt - createdAt, roundTripMs: done - joinedAt, totalMs: done - started, retries: attempt },
+        timings: {
+          createTopicMs: spare === undefined ? createdAt - creatingAt : 0,
+          joinMs: joinedAt - createdAt,
+          roundTripMs: done - joinedAt,
+          totalMs: done - started,
+          retries: attempt,
+        },
       };
     } finally {
       this.inFlight--;

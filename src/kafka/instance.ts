@@ -78,7 +78,11 @@ export class InstanceRequester extends Requester {
           if (restarting) return this.options.onError(error);
           // Stopped for good: the next call starts a new listener (and
           // re-creates the topic if a sweeper took it meanwhile).
-          this.options.onError(error instanceof AuthorizationError ? error : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`));
+          this.options.onError(
+            error instanceof AuthorizationError
+              ? error
+              : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`),
+          );
           if (this.listener === listener) {
             this.listener = undefined;
             this.starting = undefined;
@@ -89,8 +93,13 @@ export class InstanceRequester extends Requester {
         if (given) {
           if (!(await this.admin.exists(this.topic))) {
             const missing = await this.admin.missing(this.topic);
-            if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Read' }, 'the replyTopic, which it may not see', missing);
-            if (missing) throw new ConfigError('replyTopic', `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), one per process, outside the return-topic prefix`);
+            if (missing instanceof AuthorizationError)
+              throw new AuthorizationError({ ...missing, operation: 'Read' }, 'the replyTopic, which it may not see', missing);
+            if (missing)
+              throw new ConfigError(
+                'replyTopic',
+                `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), one per process, outside the return-topic prefix`,
+              );
           }
           // A reply written before the first fetch resolved "latest" would be skipped.
           await this.admin.pinNewGroupAtEnd(this.topic, this.topic, this.options.startTimeoutMs);
@@ -121,7 +130,13 @@ export class InstanceRequester extends Requester {
     return this.calls.run(opts, (o, local, attempt) => this.attempt<R>(topic, data, o, local, attempt));
   }
 
-  private async attempt<R>(topic: string, data: unknown, opts: CallOptions & { deadlineAt: number }, local: AbortController, attempt: number): Promise<CallOutcome<R>> {
+  private async attempt<R>(
+    topic: string,
+    data: unknown,
+    opts: CallOptions & { deadlineAt: number },
+    local: AbortController,
+    attempt: number,
+  ): Promise<CallOutcome<R>> {
     const started = Date.now();
     const correlationId = newCorrelationId();
     const { race, clear } = attemptDeadline(topic, correlationId, opts, local);

@@ -26,7 +26,6 @@ export function ephemeralTopicTime(topic: string, prefix: string = EPHEMERAL_TOP
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
 
-
 /** Kafka's own rule for topic names. */
 export function isValidTopicName(topic: unknown): topic is string {
   return typeof topic === 'string' && VALID_TOPIC.test(topic) && topic !== '.' && topic !== '..';

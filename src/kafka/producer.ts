@@ -79,7 +79,10 @@ export class Producers {
       await producer.send({ topic, messages });
     } catch (e) {
       if (isUnknownTopic(e)) this.topics?.forget(topic);
-      throw authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it') ?? new TransportError(`could not send to "${topic}"`, e);
+      throw (
+        authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it') ??
+        new TransportError(`could not send to "${topic}"`, e)
+      );
     }
   }
 

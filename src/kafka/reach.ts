@@ -30,12 +30,19 @@ function why(e: NodeJS.ErrnoException | Error): string {
 /** One connect attempt: settles with why it failed, or undefined once connected; `cancel` closes it. */
 export type Connect = (address: string, timeoutMs: number, secure: ResolvedConnection['tls']) => { outcome: Promise<string | undefined>; cancel: () => void };
 
-function tryConnect(address: string, timeoutMs: number, secure: ResolvedConnection['tls'] = false): { outcome: Promise<string | undefined>; cancel: () => void } {
+function tryConnect(
+  address: string,
+  timeoutMs: number,
+  secure: ResolvedConnection['tls'] = false,
+): { outcome: Promise<string | undefined>; cancel: () => void } {
   const at = address.lastIndexOf(':');
   const host = address.slice(0, at);
   const port = Number(address.slice(at + 1));
   // With TLS, the handshake too (as kafkajs makes it): a certificate the client does not trust, or a wrong name, fails here at once.
-  const options = secure === false ? undefined : { ...(secure === true ? {} : secure), host, port, servername: (secure !== true && secure.servername) || (net.isIP(host) ? undefined : host) };
+  const options =
+    secure === false
+      ? undefined
+      : { ...(secure === true ? {} : secure), host, port, servername: (secure !== true && secure.servername) || (net.isIP(host) ? undefined : host) };
   const socket = options ? tls.connect(options) : net.connect({ host, port });
   let settle!: (problem: string | undefined) => void;
   const outcome = new Promise<string | undefined>((resolve) => (settle = resolve));

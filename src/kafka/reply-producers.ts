@@ -77,7 +77,10 @@ export class ReplyProducerPool {
       // Whatever broke (a deleted topic, a lost connection), the next reply to
       // this topic starts from a fresh producer.
       this.drop(topic, entry);
-      throw authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write a reply to it') ?? new TransportError(`could not send to "${topic}"`, e);
+      throw (
+        authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write a reply to it') ??
+        new TransportError(`could not send to "${topic}"`, e)
+      );
     } finally {
       entry.inFlight--;
       entry.lastUsed = Date.now();

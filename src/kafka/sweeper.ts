@@ -120,7 +120,9 @@ export class Sweeper {
             this.timer = undefined;
             this.stopped = true;
             const onPrefix = { ...e, resource: this.options.prefix, pattern: 'prefixed' as const };
-            this.options.onError(new AuthorizationError(onPrefix, 'to sweep orphaned return topics; the sweeper stops until restart, and sweepIntervalMs: 0 turns it off', e));
+            this.options.onError(
+              new AuthorizationError(onPrefix, 'to sweep orphaned return topics; the sweeper stops until restart, and sweepIntervalMs: 0 turns it off', e),
+            );
             return;
           }
           this.options.onError(e);

@@ -80,12 +80,16 @@ export class TopicPool {
     for (const t of topics) this.options.own(t);
     this.creating += topics.length;
     this.refilling = this.admin
-      .create(topics.map((topic) => ({ topic })), undefined, { writable: false, prefix: this.options.prefix })
+      .create(
+        topics.map((topic) => ({ topic })),
+        undefined,
+        { writable: false, prefix: this.options.prefix },
+      )
       .then(
         () => {
           const createdAt = Date.now();
           this.failures = 0;
-          for (const topic of topics) (this.closed ? this.options.discard(topic) : this.ready.push({ topic, createdAt }));
+          for (const topic of topics) this.closed ? this.options.discard(topic) : this.ready.push({ topic, createdAt });
           if (!this.closed && this.ready.length > 0 && !this.expiry) {
             this.expiry = setInterval(() => this.expire(), Math.min(10000, this.options.maxAgeMs));
             this.expiry.unref();

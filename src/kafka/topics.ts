@@ -85,7 +85,8 @@ export class TopicAdmin {
         timeout: timeoutMs,
       });
     } catch (e) {
-      const on = options.prefix === undefined ? { resource: names[0]!, pattern: 'literal' as const } : { resource: options.prefix, pattern: 'prefixed' as const };
+      const on =
+        options.prefix === undefined ? { resource: names[0]!, pattern: 'literal' as const } : { resource: options.prefix, pattern: 'prefixed' as const };
       throw this.failure(e, { topic: { operation: 'Create', ...on } }, `could not create ${names.join(', ')}`);
     }
     let last: unknown;
@@ -128,7 +129,12 @@ export class TopicAdmin {
       await probe.fetchTopicMetadata({ topics: [topic] });
       return undefined;
     } catch (e) {
-      const refused = authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it; a topic it may not describe is not even in its topic list');
+      const refused = authorizationError(
+        this.kafka,
+        e,
+        { topic: { operation: 'Write', resource: topic, pattern: 'literal' } },
+        'to write to it; a topic it may not describe is not even in its topic list',
+      );
       if (refused) return refused;
       if (errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION')) return new UnknownTopicError(topic);
       throw new TransportError(`could not look up "${topic}"`, e);
@@ -145,7 +151,11 @@ export class TopicAdmin {
   async checkCreate(prefix: string): Promise<void> {
     const admin = await this.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: newEphemeralTopic(prefix), numPartitions: 1, replicationFactor: -1 }], validateOnly: true, waitForLeaders: false });
+      await admin.createTopics({
+        topics: [{ topic: newEphemeralTopic(prefix), numPartitions: 1, replicationFactor: -1 }],
+        validateOnly: true,
+        waitForLeaders: false,
+      });
     } catch (e) {
       throw this.failure(e, { topic: { operation: 'Create', resource: prefix, pattern: 'prefixed' } }, 'to create return topics');
     }
@@ -174,7 +184,8 @@ export class TopicAdmin {
         return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
       } catch (e) {
         const delay = Math.min(50 * 2 ** attempt, 500);
-        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline) throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of "${topic}"`);
+        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline)
+          throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of "${topic}"`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -187,7 +198,11 @@ export class TopicAdmin {
       const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
       return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) < 0 ? null : p.offset]));
     } catch (e) {
-      throw this.failure(e, { group: { operation: 'Describe', resource: groupId, pattern: 'literal' }, topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of group "${groupId}"`);
+      throw this.failure(
+        e,
+        { group: { operation: 'Describe', resource: groupId, pattern: 'literal' }, topic: { operation: 'Describe', resource: topic, pattern: 'literal' } },
+        `could not fetch the offsets of group "${groupId}"`,
+      );
     }
   }
 
@@ -208,7 +223,12 @@ export class TopicAdmin {
     const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
     if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
     // Never restarted by kafkajs: a restart timer could outlive the disconnect below.
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 10, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => false } });
+    const consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 10,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => false },
+    });
     let timer: NodeJS.Timeout | undefined;
     try {
       await consumer.connect();
@@ -226,7 +246,12 @@ export class TopicAdmin {
       });
     } catch (e) {
       // Another instance joined meanwhile: its members now own the positions.
-      const refused = authorizationError(this.kafka, e, { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } }, 'to join it');
+      const refused = authorizationError(
+        this.kafka,
+        e,
+        { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } },
+        'to join it',
+      );
       if (refused) throw refused;
       if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
       return;
@@ -237,7 +262,9 @@ export class TopicAdmin {
     const after = await this.groupOffsets(groupId, topic);
     const unpinned = missing.filter((p) => (after.get(p.partition) ?? null) === null);
     if (unpinned.length > 0 && !(await this.groupsWithMembers([groupId])).has(groupId)) {
-      throw new TransportError(`could not set the start offsets of group "${groupId}": partitions ${unpinned.map((p) => p.partition).join(', ')} of "${topic}" have none`);
+      throw new TransportError(
+        `could not set the start offsets of group "${groupId}": partitions ${unpinned.map((p) => p.partition).join(', ')} of "${topic}" have none`,
+      );
     }
   }
 
@@ -365,10 +392,13 @@ function checkSpecs(specs: unknown): asserts specs is TopicSpec[] {
   if (!Array.isArray(specs)) throw new ConfigError('specs', `must be an array of { topic, partitions? }, got ${typeof specs}`);
   specs.forEach((s: unknown, i) => {
     const topic = typeof s === 'object' && s !== null ? (s as TopicSpec).topic : undefined;
-    if (typeof s === 'string') throw new ConfigError(`specs[${i}]`, `must be an object such as { topic: ${JSON.stringify(s)} }, got the string ${JSON.stringify(s)}`);
-    if (typeof topic !== 'string' || !isValidTopicName(topic)) throw new ConfigError(`specs[${i}].topic`, `must be a valid Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters), got ${JSON.stringify(topic)}`);
+    if (typeof s === 'string')
+      throw new ConfigError(`specs[${i}]`, `must be an object such as { topic: ${JSON.stringify(s)} }, got the string ${JSON.stringify(s)}`);
+    if (typeof topic !== 'string' || !isValidTopicName(topic))
+      throw new ConfigError(`specs[${i}].topic`, `must be a valid Kafka topic name ([a-zA-Z0-9._-], 1 to 249 characters), got ${JSON.stringify(topic)}`);
     const partitions = (s as TopicSpec).partitions;
-    if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new ConfigError(`specs[${i}].partitions`, `must be a whole number >= 1, got ${JSON.stringify(partitions)}`);
+    if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1))
+      throw new ConfigError(`specs[${i}].partitions`, `must be a whole number >= 1, got ${JSON.stringify(partitions)}`);
   });
 }
 
@@ -414,7 +444,11 @@ export interface ProbeOptions {
  * Wait until the cluster answers: create, list and delete a probe topic and
  * (by default) join a consumer group on it. Retries until `timeoutMs`.
  */
-export async function probeBroker(connection: ConnectionOptions = {}, timeoutMs = 60000, options: ProbeOptions = {}): Promise<{ brokers: number; elapsedMs: number }> {
+export async function probeBroker(
+  connection: ConnectionOptions = {},
+  timeoutMs = 60000,
+  options: ProbeOptions = {},
+): Promise<{ brokers: number; elapsedMs: number }> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   let last: unknown;

@@ -45,8 +45,16 @@ export class Transport {
     this.replyTopic = options.replyTopic;
     this.kafka = createKafka(this.connection);
     this.admin = new TopicAdmin(this.kafka);
-    this.admin.onDeleteError = (topics, e) => options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.producers = new Producers(this.kafka, new TopicDirectory(() => this.admin.list(''), undefined, (topic) => this.admin.missing(topic)));
+    this.admin.onDeleteError = (topics, e) =>
+      options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
+    this.producers = new Producers(
+      this.kafka,
+      new TopicDirectory(
+        () => this.admin.list(''),
+        undefined,
+        (topic) => this.admin.missing(topic),
+      ),
+    );
     this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
@@ -100,7 +108,13 @@ export class Transport {
   /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.instance.close(), () => this.producers.close(), () => this.admin.close()]) {
+    for (const step of [
+      async () => this.sweeper?.stop(),
+      () => this.requester.close(),
+      () => this.instance.close(),
+      () => this.producers.close(),
+      () => this.admin.close(),
+    ]) {
       try {
         await step();
       } catch (e) {

@@ -284,7 +284,8 @@ export class Pipeline {
    * create return topics (an AuthorizationError if not). Idempotent.
    */
   start(): Promise<this> {
-    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`));
+    if (this.state === 'closing' || this.state === 'closed')
+      return Promise.reject(new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`));
     this.starting ??= (async () => {
       const o = this.options;
       this.transport = new Transport(o);
@@ -308,7 +309,8 @@ export class Pipeline {
   }
 
   private running(topic: string): Transport {
-    if (this.state === 'closing' || this.state === 'closed') throw new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`);
+    if (this.state === 'closing' || this.state === 'closed')
+      throw new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`);
     if (this.state !== 'running' || !this.transport) throw new StateError(`pipeline is ${this.state}; call start() first`);
     if (!isValidTopicName(topic)) throw new ConfigError('topic', `not a valid Kafka topic name: ${JSON.stringify(topic)}`);
     return this.transport;
@@ -336,7 +338,17 @@ export class Pipeline {
 
   /** Fire-and-forget requests (no return topic, no correlation id), in one PRODUCER span whose context each carries. */
   private async produce(transport: Transport, topic: string, items: readonly BatchItem<unknown>[], encoding: Encoding): Promise<void> {
-    const span = TraceSpan.start(`send ${topic}`, 'producer', () => ({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': topic, 'messaging.batch.message_count': items.length }), 'active');
+    const span = TraceSpan.start(
+      `send ${topic}`,
+      'producer',
+      () => ({
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        'messaging.batch.message_count': items.length,
+      }),
+      'active',
+    );
     try {
       const messages = await Promise.all(
         items.map(async (i): Promise<OutboundMessage> => {

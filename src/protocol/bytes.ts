@@ -37,7 +37,24 @@ export function firstInvalidByte(bytes: Buffer): number {
   while (i < bytes.length) {
     const b = bytes[i]!;
     // Sequence length, and the range of its second byte (which excludes overlongs, surrogates and > U+10FFFF).
-    const [n, lo, hi] = b < 0x80 ? [1, 0, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    const [n, lo, hi] =
+      b < 0x80
+        ? [1, 0, 0]
+        : b >= 0xc2 && b <= 0xdf
+          ? [2, 0x80, 0xbf]
+          : b === 0xe0
+            ? [3, 0xa0, 0xbf]
+            : b === 0xed
+              ? [3, 0x80, 0x9f]
+              : b >= 0xe1 && b <= 0xef
+                ? [3, 0x80, 0xbf]
+                : b === 0xf0
+                  ? [4, 0x90, 0xbf]
+                  : b >= 0xf1 && b <= 0xf3
+                    ? [4, 0x80, 0xbf]
+                    : b === 0xf4
+                      ? [4, 0x80, 0x8f]
+                      : [0, 0, 0];
     if (n === 0) return i;
     for (let k = 1; k < n; k++) {
       const c = bytes[i + k];
@@ -55,7 +72,9 @@ export function firstInvalidByte(bytes: Buffer): number {
 export function utf8OrRefuse(bytes: Buffer, what: string): string {
   const text = utf8(bytes);
   if (text === undefined) {
-    throw new ProtocolError(`${what} is not valid UTF-8 (first invalid byte at offset ${firstInvalidByte(bytes)} of ${bytes.length}); it was not altered, it was refused`);
+    throw new ProtocolError(
+      `${what} is not valid UTF-8 (first invalid byte at offset ${firstInvalidByte(bytes)} of ${bytes.length}); it was not altered, it was refused`,
+    );
   }
   return text;
 }

@@ -36,7 +36,8 @@ export const JSON_CODEC: Codec = Object.freeze({
 function codecProblem(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return `must be an object with contentType, encode and decode, got ${v === null ? 'null' : typeof v}`;
   const { contentType, encode, decode } = v as Record<string, unknown>;
-  if (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType)) return `contentType must be a media type such as "application/msgpack", got ${JSON.stringify(contentType)}`;
+  if (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType))
+    return `contentType must be a media type such as "application/msgpack", got ${JSON.stringify(contentType)}`;
   if (typeof encode !== 'function' || typeof decode !== 'function') return 'encode and decode must be functions';
   return undefined;
 }
@@ -52,7 +53,8 @@ export const WIRE_FORMATS: readonly WireFormat[] = ['envelope', 'headers'];
  * holds JSON only.
  */
 export function encodingProblem(codec: unknown, wire: unknown): { field: 'codec' | 'wire'; problem: string } | undefined {
-  if (wire !== undefined && !WIRE_FORMATS.includes(wire as WireFormat)) return { field: 'wire', problem: `must be 'envelope' or 'headers', got ${JSON.stringify(wire)}` };
+  if (wire !== undefined && !WIRE_FORMATS.includes(wire as WireFormat))
+    return { field: 'wire', problem: `must be 'envelope' or 'headers', got ${JSON.stringify(wire)}` };
   const problem = codec === undefined ? undefined : codecProblem(codec);
   if (problem !== undefined) return { field: 'codec', problem };
   if (wire === 'envelope' && codec !== undefined && codec !== JSON_CODEC) {

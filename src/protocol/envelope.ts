@@ -45,7 +45,6 @@ export interface ErrorReply {
 /** A reply: the value a service writes to a return topic (envelope format). */
 export type ReplyEnvelope<R = unknown> = ResultReply<R> | ErrorReply;
 
-
 export function encodeRequest(request: RequestEnvelope): string {
   const out: Record<string, unknown> = { [FIELDS.data]: request.data ?? null };
   if (request.returnTopic !== undefined) out[FIELDS.returnTopic] = request.returnTopic;

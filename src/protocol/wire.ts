@@ -19,7 +19,18 @@
  */
 import { ConfigError, ProtocolError, type WireError } from '../errors';
 import { encodeWith, encodingProblem, JSON_CODEC, type Codec, type WireFormat } from './codec';
-import { checkDeadline, decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, envelopeCorrelationId, requestFromObject, type RequestEnvelope, wireErrorOf } from './envelope';
+import {
+  checkDeadline,
+  decodeReply,
+  decodeRequest,
+  encodeError,
+  encodeRequest,
+  encodeResult,
+  envelopeCorrelationId,
+  requestFromObject,
+  type RequestEnvelope,
+  wireErrorOf,
+} from './envelope';
 import { strictHeaderText, headerValue, toBytes, utf8, utf8OrRefuse, type HeaderValue, type MessageHeaders, type OutboundHeaders } from './bytes';
 import { INTEROP_HEADERS, isProtocolHeader, WIRE_HEADERS } from './headers';
 
@@ -179,7 +190,8 @@ function routedRequest(value: Buffer | null, headers: MessageHeaders, returnTopi
     }
     // An object with our correlationId field: the header's id, or one that is not a string (refused as ours).
     const id = envelopeCorrelationId(data);
-    if (id !== undefined && (id === idAsText || typeof id !== 'string')) return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
+    if (id !== undefined && (id === idAsText || typeof id !== 'string'))
+      return { ...requestFromObject(data as Record<string, unknown>), encoding: DEFAULT_ENCODING };
   }
   if (returnTopic.length === 0) throw new ProtocolError(`request: header ${INTEROP_HEADERS.replyTopic} is empty`);
   // An id that is not printable text (Spring's binary one) is named in hex; the reply echoes its bytes.
@@ -206,12 +218,16 @@ export async function decodeRequestMessage(value: Buffer | null, headers: Messag
     return routedRequest(value, headers, returnTopic, toBytes(headerId));
   }
   const codec = codecFor(contentType, own);
-  if (codec === undefined) throw new ProtocolError(`request is ${JSON.stringify(contentType)}, which this service does not decode (its codec is ${own.contentType})`);
+  if (codec === undefined)
+    throw new ProtocolError(`request is ${JSON.stringify(contentType)}, which this service does not decode (its codec is ${own.contentType})`);
   const request: InboundRequest = { data: await decodePayload(codec, value, 'request'), encoding: { codec, wire: 'headers' } };
   const returnTopic = optionalHeader(headers, INTEROP_HEADERS.replyTopic, 'request');
   const correlationId = optionalHeader(headers, INTEROP_HEADERS.correlationId, 'request');
   const rawDeadline = strictHeaderText(headers, WIRE_HEADERS.deadline, 'request');
-  const deadline = checkDeadline(rawDeadline === undefined ? undefined : /^\d+(\.\d+)?$/.test(rawDeadline) ? Number(rawDeadline) : rawDeadline, `header ${WIRE_HEADERS.deadline}`);
+  const deadline = checkDeadline(
+    rawDeadline === undefined ? undefined : /^\d+(\.\d+)?$/.test(rawDeadline) ? Number(rawDeadline) : rawDeadline,
+    `header ${WIRE_HEADERS.deadline}`,
+  );
   if (returnTopic !== undefined) request.returnTopic = returnTopic;
   if (correlationId !== undefined) request.correlationId = correlationId;
   if (deadline !== undefined) request.deadline = deadline;
@@ -229,9 +245,18 @@ export type ReplyContent = { result: unknown } | { error: WireError };
  * reads: `kafka_nest-is-disposed` (one reply, the stream is complete) and,
  * on an error, `kafka_nest-err`.
  */
-export async function encodeReplyMessage(correlationId: string, outcome: ReplyContent, encoding: Encoding, headers: OutboundHeaders = {}): Promise<OutboundParts> {
+export async function encodeReplyMessage(
+  correlationId: string,
+  outcome: ReplyContent,
+  encoding: Encoding,
+  headers: OutboundHeaders = {},
+): Promise<OutboundParts> {
   const h = userHeaders(headers);
-  if (encoding.wire === 'envelope') return { value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'), headers: h };
+  if (encoding.wire === 'envelope')
+    return {
+      value: asJson(() => ('result' in outcome ? encodeResult(correlationId, outcome.result) : encodeError(correlationId, outcome.error)), 'result'),
+      headers: h,
+    };
   h[INTEROP_HEADERS.correlationId] = correlationId;
   h[INTEROP_HEADERS.nestDisposed] = '1';
   h[WIRE_HEADERS.contentType] = encoding.codec.contentType;
@@ -305,7 +330,8 @@ export function parseReply(raw: Buffer | string | null, headers: MessageHeaders)
   if (ours) return ours;
   const nestError = strictHeaderText(headers, INTEROP_HEADERS.nestError, 'reply');
   if (nestError !== undefined) return { correlationId: headerId, error: errorFromHeader(nestError) };
-  if ((value === null || value.length === 0) && headerValue(headers, INTEROP_HEADERS.nestDisposed) !== undefined) return { correlationId: headerId, completion: true };
+  if ((value === null || value.length === 0) && headerValue(headers, INTEROP_HEADERS.nestDisposed) !== undefined)
+    return { correlationId: headerId, completion: true };
   return { correlationId: headerId, payload: value, contentType: undefined };
 }
 

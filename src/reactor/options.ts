@@ -157,7 +157,8 @@ export interface ReactorOptions<T = unknown, R = unknown> {
 export type OptionalReactorOption = 'subject' | 'onPartitionsAssigned' | 'onPartitionsRevoked' | 'messageTimeoutMs' | 'replyTopic';
 
 /** A Reactor's options with every default filled in (`els.options`). */
-export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, OptionalReactorOption | 'retry'>> & Pick<ReactorOptions<T, R>, OptionalReactorOption> & { retry: RetryPolicy };
+export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, OptionalReactorOption | 'retry'>> &
+  Pick<ReactorOptions<T, R>, OptionalReactorOption> & { retry: RetryPolicy };
 
 /** What a Reactor option is when not given (see ReactorOptions). */
 export const REACTOR_DEFAULTS = {
@@ -186,7 +187,17 @@ export const REACTOR_DEFAULTS = {
 } satisfies Omit<ResolvedReactorOptions<unknown, unknown>, 'mainTopic' | 'groupId' | 'deadLetterTopic'>;
 
 /** Every name ReactorOptions knows. */
-const REACTOR_OPTIONS: readonly string[] = [...Object.keys(REACTOR_DEFAULTS), 'mainTopic', 'groupId', 'deadLetterTopic', 'subject', 'onPartitionsAssigned', 'onPartitionsRevoked', 'messageTimeoutMs', 'replyTopic'];
+const REACTOR_OPTIONS: readonly string[] = [
+  ...Object.keys(REACTOR_DEFAULTS),
+  'mainTopic',
+  'groupId',
+  'deadLetterTopic',
+  'subject',
+  'onPartitionsAssigned',
+  'onPartitionsRevoked',
+  'messageTimeoutMs',
+  'replyTopic',
+];
 
 /** Merge defaults (skipping `undefined`), validate, never mutate the input. */
 export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): ResolvedReactorOptions<T, R> {
@@ -195,11 +206,13 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   const o = { ...REACTOR_DEFAULTS, ...withoutUndefined(options) } as ResolvedReactorOptions<T, R>;
   if (!isValidTopicName(o.mainTopic)) throw new ConfigError('mainTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.mainTopic)}`);
   o.deadLetterTopic ??= defaultDeadLetterTopic(o.mainTopic);
-  if (!isValidTopicName(o.deadLetterTopic)) throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
+  if (!isValidTopicName(o.deadLetterTopic))
+    throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
   if (o.replyTopic !== undefined) {
     if (!isValidTopicName(o.replyTopic)) throw new ConfigError('replyTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.replyTopic)}`);
     if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
-    if (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic) throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
+    if (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic)
+      throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
   }
   if (o.deadLetterTopic === o.mainTopic) throw new ConfigError('deadLetterTopic', 'must differ from mainTopic (a dead letter would be read again)');
   if (!Array.isArray(o.returnTopicAllowList) || o.returnTopicAllowList.some((r) => !(typeof r === 'string' && r.length > 0) && !(r instanceof RegExp))) {
@@ -215,11 +228,14 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (o.messageTimeoutMs !== undefined) checkDuration('messageTimeoutMs', o.messageTimeoutMs);
   checkReplyMode('replyMode', o.replyMode);
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
+  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs', 'listenerMaxWaitMs'] as const)
+    checkDuration(k, o[k]);
   for (const k of ['partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
-  if (!Number.isInteger(o.perPartitionConcurrency)) throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
+  if (!Number.isInteger(o.perPartitionConcurrency))
+    throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
-  if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function')) throw new ConfigError('subject', 'must be an RxJS Subject');
+  if (o.subject !== undefined && (typeof o.subject !== 'object' || typeof o.subject.next !== 'function'))
+    throw new ConfigError('subject', 'must be an RxJS Subject');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   for (const k of ['onPartitionsAssigned', 'onPartitionsRevoked'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'function') throw new ConfigError(k, 'must be a function');

@@ -1,6 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { buildPlan, runPlan, type Plan, type RunResult } from '../dag';
-import { AuthorizationError, ConfigError, DeadlineError, isFusionError, ProtocolError, StateError, toWireError, TransportError, type FusionError } from '../errors';
+import {
+  AuthorizationError,
+  ConfigError,
+  DeadlineError,
+  isFusionError,
+  ProtocolError,
+  StateError,
+  toWireError,
+  TransportError,
+  type FusionError,
+} from '../errors';
 import { GroupConsumer, type InboundMessage } from '../kafka/consumer';
 import { isRefusedForGood, isTooLarge, isUnknownTopic, type OutboundMessage } from '../kafka/producer';
 import { isAllowedTopic } from '../kafka/naming';
@@ -8,7 +18,18 @@ import { MAX_TIMER_MS } from '../validate';
 import { Transport } from '../kafka/transport';
 import { headerValue, strictHeaderText, toBytes, writableHeaders, type OutboundHeaders } from '../protocol/bytes';
 import { DEAD_LETTER_HEADERS, INTEROP_HEADERS, travellingHeaders as travelling } from '../protocol/headers';
-import { BARE_JSON, correlationIdText, decodeRequestMessage, encodeReplyMessage, replyPartitionOf, resolveEncoding, type Encoding, type InboundRequest, type OutboundParts, type ReplyContent } from '../protocol/wire';
+import {
+  BARE_JSON,
+  correlationIdText,
+  decodeRequestMessage,
+  encodeReplyMessage,
+  replyPartitionOf,
+  resolveEncoding,
+  type Encoding,
+  type InboundRequest,
+  type OutboundParts,
+  type ReplyContent,
+} from '../protocol/wire';
 import { EventHub } from '../events';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MessageOutcomeName, type MetricsSnapshot } from '../telemetry/metrics';
@@ -154,12 +175,14 @@ export class ReactorElements<T = unknown, R = unknown> {
       await transport.reach();
       if (!(await transport.admin.exists(o.mainTopic))) {
         const missing = await transport.admin.missing(o.mainTopic);
-        if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Read' }, 'its main topic, which it may not see', missing);
+        if (missing instanceof AuthorizationError)
+          throw new AuthorizationError({ ...missing, operation: 'Read' }, 'its main topic, which it may not see', missing);
         if (missing) throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
       if (!(await transport.admin.exists(o.deadLetterTopic))) {
         const missing = await transport.admin.missing(o.deadLetterTopic);
-        if (missing instanceof AuthorizationError) throw new AuthorizationError({ ...missing, operation: 'Write' }, 'its dead-letter topic, which it may not see', missing);
+        if (missing instanceof AuthorizationError)
+          throw new AuthorizationError({ ...missing, operation: 'Write' }, 'its dead-letter topic, which it may not see', missing);
         if (missing) await transport.admin.create([{ topic: o.deadLetterTopic }]);
       }
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
@@ -270,7 +293,14 @@ export class ReactorElements<T = unknown, R = unknown> {
     }
   }
 
-  private async process(raw: InboundMessage, heartbeat: () => Promise<void>, depsFn: DepsFn<T>, procFn: ProcFn<T, R>, span: TraceSpan, receivedAt: number): Promise<Ended> {
+  private async process(
+    raw: InboundMessage,
+    heartbeat: () => Promise<void>,
+    depsFn: DepsFn<T>,
+    procFn: ProcFn<T, R>,
+    span: TraceSpan,
+    receivedAt: number,
+  ): Promise<Ended> {
     const where = `${raw.topic}[${raw.partition}]@${raw.offset}`;
     const ref: MessageRef = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
     this.events.emit('received', () => ({ ...ref }));
@@ -282,7 +312,10 @@ export class ReactorElements<T = unknown, R = unknown> {
       return this.deadLetter(raw, e);
     }
     if (request.returnTopic !== undefined && !this.mayReplyTo(request.returnTopic)) {
-      return this.deadLetter(raw, new ProtocolError(`${where}: returnTopic ${JSON.stringify(request.returnTopic)} is not allowed (returnTopicAllowList); nothing was written to it`));
+      return this.deadLetter(
+        raw,
+        new ProtocolError(`${where}: returnTopic ${JSON.stringify(request.returnTopic)} is not allowed (returnTopicAllowList); nothing was written to it`),
+      );
     }
     const message: ReactorMessage<T> = {
       topic: raw.topic,
@@ -323,7 +356,12 @@ export class ReactorElements<T = unknown, R = unknown> {
         stage = 'proc';
         outcome = { result: await span.with(() => procFn(message, results)) };
       } catch (thrown) {
-        outcome = { error: stage === 'run' && Date.now() >= deadline && !(thrown instanceof DeadlineError) ? new DeadlineError(`${where}: the DAG's`, deadline, thrown) : thrown };
+        outcome = {
+          error:
+            stage === 'run' && Date.now() >= deadline && !(thrown instanceof DeadlineError)
+              ? new DeadlineError(`${where}: the DAG's`, deadline, thrown)
+              : thrown,
+        };
       } finally {
         work.done();
       }
@@ -374,7 +412,15 @@ export class ReactorElements<T = unknown, R = unknown> {
     return plan.nodes.size === 0 ? undefined : plan;
   }
 
-  private async runPlan(plan: Plan, onRun: (r: RunResult) => void, signal: AbortSignal, deadline: number, headers: OutboundHeaders, ref: MessageRef, span: TraceSpan): Promise<Results> {
+  private async runPlan(
+    plan: Plan,
+    onRun: (r: RunResult) => void,
+    signal: AbortSignal,
+    deadline: number,
+    headers: OutboundHeaders,
+    ref: MessageRef,
+    span: TraceSpan,
+  ): Promise<Results> {
     const transport = this.transport!;
     // A call never outlives its message's deadline, and tells its service so.
     const timeoutMs = () => Math.max(1, Math.min(this.options.callTimeoutMs, deadline - Date.now()));
@@ -422,7 +468,10 @@ export class ReactorElements<T = unknown, R = unknown> {
       if (this.partitionCounts.size >= PARTITION_COUNTS_KEPT) this.partitionCounts.clear();
       this.partitionCounts.set(topic, known);
     }
-    if (partition >= known.count) throw new ProtocolError(`${INTEROP_HEADERS.replyPartition} ${partition} is not a partition of "${topic}" (it has ${known.count}); nothing was written to it`);
+    if (partition >= known.count)
+      throw new ProtocolError(
+        `${INTEROP_HEADERS.replyPartition} ${partition} is not a partition of "${topic}" (it has ${known.count}); nothing was written to it`,
+      );
     return partition;
   }
 
@@ -440,7 +489,12 @@ export class ReactorElements<T = unknown, R = unknown> {
    * dead-lettered, and the caller is sent an error saying so instead of
    * waiting for its deadline; so is a result the codec cannot encode.
    */
-  private async reply(raw: InboundMessage, message: ReactorMessage<T>, request: InboundRequest, outcome: { result: R } | { error: unknown }): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError }> {
+  private async reply(
+    raw: InboundMessage,
+    message: ReactorMessage<T>,
+    request: InboundRequest,
+    outcome: { result: R } | { error: unknown },
+  ): Promise<{ status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError }> {
     const topic = message.returnTopic;
     if (topic === undefined) return { status: 'none' };
     // Nobody is waiting any more; its return topic is being deleted.
@@ -478,7 +532,10 @@ export class ReactorElements<T = unknown, R = unknown> {
         this.repliesToGoneTopics++;
         return { status: 'gone' };
       }
-      failure = e instanceof ProtocolError || e instanceof AuthorizationError ? e : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
+      failure =
+        e instanceof ProtocolError || e instanceof AuthorizationError
+          ? e
+          : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !isRefusedForGood(e));
       if (failure.retriable) {
         this.options.onError(failure);
         throw failure;
@@ -487,7 +544,9 @@ export class ReactorElements<T = unknown, R = unknown> {
       // cannot encode, can still be told as a (small) error, so that the
       // caller need not wait for its deadline.
       if ('result' in outcome && (e instanceof ProtocolError || isTooLarge(e))) {
-        await write({ error: toWireError(failure) }).catch((e2: unknown) => this.options.onError(new TransportError(`could not tell "${topic}" that its reply was refused`, e2)));
+        await write({ error: toWireError(failure) }).catch((e2: unknown) =>
+          this.options.onError(new TransportError(`could not tell "${topic}" that its reply was refused`, e2)),
+        );
       }
     }
     await this.deadLetter(raw, failure);
@@ -552,7 +611,10 @@ export class ReactorElements<T = unknown, R = unknown> {
     } catch (e) {
       // Not even a refusal drops it: the partition waits on it, and each try
       // says why, until an operator grants Write on the dead-letter topic.
-      const failure = new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`, e);
+      const failure = new TransportError(
+        `${raw.topic}[${raw.partition}]@${raw.offset} could not be dead-lettered to "${o.deadLetterTopic}"; it will be read again`,
+        e,
+      );
       o.onError(failure);
       throw failure;
     }
@@ -581,7 +643,10 @@ export class ReactorElements<T = unknown, R = unknown> {
       const stopConsumer = this.consumer?.stop() ?? Promise.resolve();
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
-        stopConsumer.then(() => true, (e) => (errors.push(e), true)),
+        stopConsumer.then(
+          () => true,
+          (e) => (errors.push(e), true),
+        ),
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.options.drainTimeoutMs))),
       ]);
       clearTimeout(timer);

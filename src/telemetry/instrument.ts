@@ -24,7 +24,17 @@ export async function instrumentedCall<Ref extends { topic: string; node?: strin
   headers: OutboundHeaders | undefined,
   call: (headers: OutboundHeaders, onRetry: RetryHook) => Promise<O>,
 ): Promise<O> {
-  const span = TraceSpan.start(`request ${ref.topic}`, 'client', () => ({ 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': ref.topic, ...(ref.node !== undefined && { 'kafka_fusion.node': ref.node }) }), parent);
+  const span = TraceSpan.start(
+    `request ${ref.topic}`,
+    'client',
+    () => ({
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': ref.topic,
+      ...(ref.node !== undefined && { 'kafka_fusion.node': ref.node }),
+    }),
+    parent,
+  );
   const started = Date.now();
   inst.metrics.callStarted();
   inst.emit('callSent', () => ({ ...ref }));

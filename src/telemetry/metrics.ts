@@ -88,7 +88,16 @@ export class Histogram {
     let cumulative = 0;
     const buckets = this.counts.map((n, i) => ({ le: i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i]! : Infinity, count: (cumulative += n) }));
     const empty = this.count === 0;
-    return { count: this.count, sum: this.sum, min: empty ? 0 : this.min, max: empty ? 0 : this.max, buckets, p50: this.quantile(0.5), p90: this.quantile(0.9), p99: this.quantile(0.99) };
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: empty ? 0 : this.min,
+      max: empty ? 0 : this.max,
+      buckets,
+      p50: this.quantile(0.5),
+      p90: this.quantile(0.9),
+      p99: this.quantile(0.99),
+    };
   }
 }
 
@@ -156,7 +165,11 @@ function instruments(api: NonNullable<ReturnType<typeof otelApi>>): Instruments 
   const advice = { explicitBucketBoundaries: SECONDS_BUCKETS };
   return {
     calls: meter.createCounter('kafka_fusion.calls', { description: 'Request/reply calls made, by outcome' }),
-    callDuration: meter.createHistogram('kafka_fusion.call.duration', { unit: 's', description: "A call's request to its reply or failure, retries included", advice }),
+    callDuration: meter.createHistogram('kafka_fusion.call.duration', {
+      unit: 's',
+      description: "A call's request to its reply or failure, retries included",
+      advice,
+    }),
     retries: meter.createCounter('kafka_fusion.call.retries', { description: 'Attempts made again after a transient failure' }),
     callsInFlight: meter.createUpDownCounter('kafka_fusion.calls.in_flight', { description: 'Calls waiting for their reply' }),
     messages: meter.createCounter('kafka_fusion.messages', { description: 'Main-topic messages processed, by outcome' }),

@@ -50,7 +50,11 @@ export class TraceSpan {
     const otel = otelApi();
     if (!otel) return TraceSpan.NONE;
     const parentContext =
-      parent === 'active' ? otel.context.active() : parent instanceof TraceSpan ? (parent.context ?? otel.context.active()) : otel.propagation.extract(otel.ROOT_CONTEXT, parent.headers, HEADER_GETTER);
+      parent === 'active'
+        ? otel.context.active()
+        : parent instanceof TraceSpan
+          ? (parent.context ?? otel.context.active())
+          : otel.propagation.extract(otel.ROOT_CONTEXT, parent.headers, HEADER_GETTER);
     spanKinds ??= { client: otel.SpanKind.CLIENT, producer: otel.SpanKind.PRODUCER, consumer: otel.SpanKind.CONSUMER };
     tracer ??= otel.trace.getTracer('kafka-fusion', VERSION);
     const span = tracer.startSpan(name, { kind: spanKinds[kind] }, parentContext);

@@ -23,10 +23,17 @@ export async function grantAcls(brokers: string[], principal: string, grants: Ac
     );
     await admin.createAcls({ acl });
     // The broker answers DescribeAcls from its authorizer: once it lists them all, it applies them.
-    const key = (a: { resourceType: number; resourceName: string; resourcePatternType: number; operation: number }) => `${a.resourceType}/${a.resourceName}/${a.resourcePatternType}/${a.operation}`;
+    const key = (a: { resourceType: number; resourceName: string; resourcePatternType: number; operation: number }) =>
+      `${a.resourceType}/${a.resourceName}/${a.resourcePatternType}/${a.operation}`;
     const deadline = Date.now() + 30000;
     for (;;) {
-      const { resources } = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
+      const { resources } = await admin.describeAcls({
+        resourceType: AclResourceTypes.ANY,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        principal,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      });
       const held = new Set(resources.flatMap((r) => r.acls.map((a) => key({ ...r, operation: a.operation }))));
       if (acl.every((a) => held.has(key(a)))) return;
       if (Date.now() > deadline) throw new Error(`the broker did not list the ACLs of ${principal} within 30 s`);

@@ -42,7 +42,11 @@ export async function startReactor<T, R>(
 
 /** A dependency service: a Reactor with no deps. */
 export async function startService<T, R>(procFn: (value: T) => R | Promise<R>, options: Partial<ReactorOptions<T, R>> = {}) {
-  return startReactor<T, R>(() => undefined, (m) => procFn(m.value), options);
+  return startReactor<T, R>(
+    () => undefined,
+    (m) => procFn(m.value),
+    options,
+  );
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {

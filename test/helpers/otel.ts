@@ -34,7 +34,10 @@ export function installOtel(): Otel {
   metrics.setGlobalMeterProvider(meterProvider);
   const points = async <T>(name: string): Promise<DataPoint<T>[]> => {
     const { resourceMetrics } = await reader.collect();
-    return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as DataPoint<T>[]);
+    return resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === name)
+      .flatMap((m) => m.dataPoints as DataPoint<T>[]);
   };
   return {
     spans: () => exporter.getFinishedSpans(),

@@ -25,8 +25,11 @@ function broker(...args: string[]): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_PORT: String(PORT) };
   delete env.KAFKA_BROKERS;
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args], { cwd: ROOT, env, timeout: 240000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args],
+      { cwd: ROOT, env, timeout: 240000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout)),
     ),
   );
 }
@@ -47,80 +50,97 @@ test.each([
   ['stopped cleanly', []],
   ['killed (SIGKILL)', ['--kill']],
   ['stopped cleanly and away for 30 s', ['--down-for', '30']],
-])('the broker is %s and restarted mid-run: every request resolves or fails clearly within its deadline; both sides carry on', async (how, flags) => {
-  const mainTopic = testName('restart-main');
-  const admin = topicAdmin(connection);
-  try {
-    await admin.create([{ topic: mainTopic }]);
-  } finally {
-    await admin.close();
-  }
-  const errors: unknown[] = [];
-  const els = elements<number, number>({ connection, mainTopic, groupId: testName('restart'), fromBeginning: true, fetchMaxWaitMs: 100, onError: (e) => errors.push(e) });
-  const pipeline = new Pipeline({ connection, requestTimeoutMs: DEADLINE_MS, onError: (e) => errors.push(e) });
-  try {
-    const handled: number[] = [];
-    await els.start(
-      () => undefined,
-      (m) => {
-        handled.push(Date.now());
-        return m.value * 2;
-      },
-    );
-    await pipeline.start();
-    expect(await pipeline.request(mainTopic, 1)).toBe(2);
-
-    // Four clients, each sending its next request when the last one settled.
-    const outcomes: Outcome[] = [];
-    let running = true;
-    let n = 0;
-    const client = async () => {
-      while (running) {
-        const i = n++;
-        const sent = Date.now();
-        const outcome = await pipeline.request<number>(mainTopic, i).then(
-          (result) => ({ result }),
-          (error: unknown) => ({ error }),
-        );
-        outcomes.push({ n: i, ms: Date.now() - sent, at: Date.now(), ...outcome });
-      }
-    };
-    const ok = (o: Outcome) => o.error === undefined && o.result === o.n * 2;
-    const clients = [client(), client(), client(), client()];
+])(
+  'the broker is %s and restarted mid-run: every request resolves or fails clearly within its deadline; both sides carry on',
+  async (how, flags) => {
+    const mainTopic = testName('restart-main');
+    const admin = topicAdmin(connection);
     try {
-      await waitFor(() => outcomes.filter(ok).length >= 8, 'requests to flow before the restart', 60000, 20);
-      await broker('restart', ...flags);
-      const restartedAt = Date.now();
-      await waitFor(() => outcomes.filter((o) => ok(o) && o.at > restartedAt).length >= 8, 'requests to succeed again after the restart', 120000, 100).catch(async (e) => {
-        const recent = outcomes.slice(-5).map((o) => (o.error ? String(o.error) : `ok ${o.n}`));
-        throw new Error(`${(e as Error).message}; Reactor handled ${handled.filter((t) => t > restartedAt).length} since, positions ${JSON.stringify(await els.positions().catch(String))}; last outcomes: ${recent.join(' | ')}; background errors: ${errors.slice(-5).map(String).join(' | ')}`);
-      });
+      await admin.create([{ topic: mainTopic }]);
     } finally {
-      running = false;
-      await Promise.all(clients);
+      await admin.close();
     }
+    const errors: unknown[] = [];
+    const els = elements<number, number>({
+      connection,
+      mainTopic,
+      groupId: testName('restart'),
+      fromBeginning: true,
+      fetchMaxWaitMs: 100,
+      onError: (e) => errors.push(e),
+    });
+    const pipeline = new Pipeline({ connection, requestTimeoutMs: DEADLINE_MS, onError: (e) => errors.push(e) });
+    try {
+      const handled: number[] = [];
+      await els.start(
+        () => undefined,
+        (m) => {
+          handled.push(Date.now());
+          return m.value * 2;
+        },
+      );
+      await pipeline.start();
+      expect(await pipeline.request(mainTopic, 1)).toBe(2);
 
-    const late = outcomes.filter((o) => o.ms > DEADLINE_MS + 5000);
-    expect(late).toEqual([]); // nothing hung past its deadline
-    const failures = outcomes.filter((o) => !ok(o));
-    for (const f of failures) {
-      expect(isFusionError(f.error)).toBe(true); // typed, with a message that says what failed
-      expect((f.error as Error).message.length).toBeGreaterThan(10);
+      // Four clients, each sending its next request when the last one settled.
+      const outcomes: Outcome[] = [];
+      let running = true;
+      let n = 0;
+      const client = async () => {
+        while (running) {
+          const i = n++;
+          const sent = Date.now();
+          const outcome = await pipeline.request<number>(mainTopic, i).then(
+            (result) => ({ result }),
+            (error: unknown) => ({ error }),
+          );
+          outcomes.push({ n: i, ms: Date.now() - sent, at: Date.now(), ...outcome });
+        }
+      };
+      const ok = (o: Outcome) => o.error === undefined && o.result === o.n * 2;
+      const clients = [client(), client(), client(), client()];
+      try {
+        await waitFor(() => outcomes.filter(ok).length >= 8, 'requests to flow before the restart', 60000, 20);
+        await broker('restart', ...flags);
+        const restartedAt = Date.now();
+        await waitFor(() => outcomes.filter((o) => ok(o) && o.at > restartedAt).length >= 8, 'requests to succeed again after the restart', 120000, 100).catch(
+          async (e) => {
+            const recent = outcomes.slice(-5).map((o) => (o.error ? String(o.error) : `ok ${o.n}`));
+            throw new Error(
+              `${(e as Error).message}; Reactor handled ${handled.filter((t) => t > restartedAt).length} since, positions ${JSON.stringify(await els.positions().catch(String))}; last outcomes: ${recent.join(' | ')}; background errors: ${errors.slice(-5).map(String).join(' | ')}`,
+            );
+          },
+        );
+      } finally {
+        running = false;
+        await Promise.all(clients);
+      }
+
+      const late = outcomes.filter((o) => o.ms > DEADLINE_MS + 5000);
+      expect(late).toEqual([]); // nothing hung past its deadline
+      const failures = outcomes.filter((o) => !ok(o));
+      for (const f of failures) {
+        expect(isFusionError(f.error)).toBe(true); // typed, with a message that says what failed
+        expect((f.error as Error).message.length).toBeGreaterThan(10);
+      }
+      console.log(
+        `broker ${how}: ${outcomes.length} requests, ${outcomes.filter(ok).length} answered, ${failures.length} failed clearly: ${[...new Set(failures.map((f) => String(f.error)))].join(' | ') || 'none'}; reactor: ${els.expired} expired, ${els.repliesToGoneTopics} replies to gone topics, ${errors.filter((e) => String(e).includes('kafkajs will not restart it')).length} consumers started anew`,
+      );
+      expect(els.status).toBe('running');
+    } finally {
+      await pipeline.close();
+      await shutdownReactor(els);
     }
-    console.log(`broker ${how}: ${outcomes.length} requests, ${outcomes.filter(ok).length} answered, ${failures.length} failed clearly: ${[...new Set(failures.map((f) => String(f.error)))].join(' | ') || 'none'}; reactor: ${els.expired} expired, ${els.repliesToGoneTopics} replies to gone topics, ${errors.filter((e) => String(e).includes('kafkajs will not restart it')).length} consumers started anew`);
-    expect(els.status).toBe('running');
-  } finally {
-    await pipeline.close();
-    await shutdownReactor(els);
-  }
-  // Return topics whose deletion failed while the broker was away are deleted again at close.
-  const admin2 = topicAdmin(connection);
-  let left: string[];
-  try {
-    left = await admin2.list(EPHEMERAL_TOPIC_PREFIX);
-  } finally {
-    await admin2.close();
-  }
-  await sweepTopics({ connection, olderThanMs: 0 }); // so that a failure here leaves a clean broker
-  expect(left).toEqual([]);
-}, 600000);
+    // Return topics whose deletion failed while the broker was away are deleted again at close.
+    const admin2 = topicAdmin(connection);
+    let left: string[];
+    try {
+      left = await admin2.list(EPHEMERAL_TOPIC_PREFIX);
+    } finally {
+      await admin2.close();
+    }
+    await sweepTopics({ connection, olderThanMs: 0 }); // so that a failure here leaves a clean broker
+    expect(left).toEqual([]);
+  },
+  600000,
+);

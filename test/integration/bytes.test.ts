@@ -39,7 +39,10 @@ const envelope = (returnTopic: string, correlationId: string, data: unknown = [1
 
 test('a binary key comes back unchanged on the reply, from a service and from an orchestrator', async () => {
   const svc = await startService<number[], number>((xs) => xs.reduce((a, b) => a + b, 0));
-  const orchestrator = await startReactor<number[], unknown>((m): DepsMap => ({ sum: { topic: svc.topic, args: m.value } }), (_m, r) => r.sum);
+  const orchestrator = await startReactor<number[], unknown>(
+    (m): DepsMap => ({ sum: { topic: svc.topic, args: m.value } }),
+    (_m, r) => r.sum,
+  );
   await withReplyTopic(async (replyTopic) =>
     withRaw(async ({ producers, listen }) => {
       const replies = await listen(replyTopic);
@@ -68,7 +71,11 @@ test('a dead letter is the message as it came: key, value and every header byte 
     expect(letter.key!.equals(BINARY_KEY)).toBe(true);
     expect(letter.value!.equals(garbage)).toBe(true);
     for (const [name, value] of Object.entries(binaryHeaders())) {
-      expect({ name, length: (letter.headers[name] as Buffer).length, same: (letter.headers[name] as Buffer).equals(value) }).toEqual({ name, length: value.length, same: true });
+      expect({ name, length: (letter.headers[name] as Buffer).length, same: (letter.headers[name] as Buffer).equals(value) }).toEqual({
+        name,
+        length: value.length,
+        same: true,
+      });
     }
     expect(letter.headers.repeated).toEqual([hex('01 ff'), Buffer.from('second')]);
     expect(letter.text[H.reason]).toBe('request is not valid UTF-8 (first invalid byte at offset 1 of 4); it was not altered, it was refused');
@@ -82,7 +89,10 @@ describe.each<ReplyMode>(['ephemeral', 'instance'])('headers that travel (%s cal
       () => undefined,
       (m) => (seenByDep.push(m.headers), 'ok'),
     );
-    const orchestrator = await startReactor<unknown, unknown>((): DepsMap => ({ call: { topic: dep.topic, args: [], replyMode } }), (_m, r) => r.call);
+    const orchestrator = await startReactor<unknown, unknown>(
+      (): DepsMap => ({ call: { topic: dep.topic, args: [], replyMode } }),
+      (_m, r) => r.call,
+    );
     await withReplyTopic(async (replyTopic) =>
       withRaw(async ({ producers, listen }) => {
         const replies = await listen(replyTopic);
@@ -90,7 +100,11 @@ describe.each<ReplyMode>(['ephemeral', 'instance'])('headers that travel (%s cal
         await producers.send(orchestrator.topic, [{ key: 'k', value: envelope(replyTopic, 'h-1'), headers: { ...binaryHeaders(), repeated } }]);
         await waitFor(() => replies.got.length === 1, 'the reply');
         for (const [name, value] of Object.entries(binaryHeaders())) {
-          expect({ name, atDep: seenByDep[0]![name]!.equals(value), onReply: (replies.got[0]!.headers[name] as Buffer).equals(value) }).toEqual({ name, atDep: true, onReply: true });
+          expect({ name, atDep: seenByDep[0]![name]!.equals(value), onReply: (replies.got[0]!.headers[name] as Buffer).equals(value) }).toEqual({
+            name,
+            atDep: true,
+            onReply: true,
+          });
         }
         // A repeated name travels with every value, in order; depsFn and procFn see its last.
         expect(replies.got[0]!.headers.repeated).toEqual(repeated);
@@ -108,7 +122,11 @@ test('a value that is not UTF-8 is refused (dead letter with the reason, an erro
       const dlq = await listen(`${svc.topic}.dlq`);
       const replies = await listen(replyTopic);
       // {"data":"<ff fe c3 28 ed a0 80>",...}: the issue's bytes inside a JSON string.
-      const value = Buffer.concat([Buffer.from('{"data":"'), hex('ff fe c3 28 ed a0 80'), Buffer.from(`","returnTopic":"${replyTopic}","correlationId":"u-1"}`)]);
+      const value = Buffer.concat([
+        Buffer.from('{"data":"'),
+        hex('ff fe c3 28 ed a0 80'),
+        Buffer.from(`","returnTopic":"${replyTopic}","correlationId":"u-1"}`),
+      ]);
       const route = { [INTEROP_HEADERS.replyTopic]: replyTopic, [INTEROP_HEADERS.correlationId]: 'u-1' };
       await producers.send(svc.topic, [
         { key: 'with-route', value, headers: route },

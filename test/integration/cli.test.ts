@@ -26,7 +26,15 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[]; er
 const diamondFile = () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kf-cli-'));
   const file = path.join(dir, 'deps.json');
-  writeFileSync(file, JSON.stringify({ a: { topic: 'svc.a', args: [1] }, b: { topic: 'svc.b', args: [], deps: ['a'] }, c: { topic: 'svc.c', args: [], deps: ['a'] }, d: { topic: 'svc.d', args: [], deps: ['b', 'c'] } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      a: { topic: 'svc.a', args: [1] },
+      b: { topic: 'svc.b', args: [], deps: ['a'] },
+      c: { topic: 'svc.c', args: [], deps: ['a'] },
+      d: { topic: 'svc.d', args: [], deps: ['b', 'c'] },
+    }),
+  );
   return file;
 };
 
@@ -96,7 +104,11 @@ describe('kafka-fusion CLI', () => {
     expect(dot.out.join('\n')).toContain('"b" -> "d";');
     // SVG with no Graphviz installed (it is built in, as WebAssembly).
     const svg = await cli('dag', 'render', file, '--format', 'svg');
-    expect({ code: svg.code, start: svg.out.join('\n').includes('<svg'), nodes: (svg.out.join('\n').match(/class="node"/g) ?? []).length }).toEqual({ code: 0, start: true, nodes: 4 });
+    expect({ code: svg.code, start: svg.out.join('\n').includes('<svg'), nodes: (svg.out.join('\n').match(/class="node"/g) ?? []).length }).toEqual({
+      code: 0,
+      start: true,
+      nodes: 4,
+    });
     const cyclic = path.join(path.dirname(file), 'cycle.json');
     writeFileSync(cyclic, JSON.stringify({ a: { topic: 't', args: [], deps: ['b'] }, b: { topic: 't', args: [], deps: ['a'] } }));
     const bad = await cli('dag', 'render', cyclic);
@@ -123,7 +135,13 @@ describe('kafka-fusion CLI', () => {
     expect(await cli('--version')).toEqual({ code: 0, out: [version], err: [] });
     const port = await closedPort(); // nothing listens there
     const wrong = await cli('--brokers', `127.0.0.1:${port}`, 'topics', 'list');
-    expect(wrong).toEqual({ code: 1, out: [], err: [`error: TransportError (KF_TRANSPORT): could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the command-line option --brokers`] });
+    expect(wrong).toEqual({
+      code: 1,
+      out: [],
+      err: [
+        `error: TransportError (KF_TRANSPORT): could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the command-line option --brokers`,
+      ],
+    });
     expect((await cli('--brokers', 'nohost', 'topics', 'list')).code).toBe(2);
     const right = await cli('--brokers', brokers.join(','), 'topics', 'list', '--all');
     expect(right.code).toBe(0);
@@ -134,11 +152,15 @@ describe('kafka-fusion CLI', () => {
     const broken = path.join(os.tmpdir(), `broken-${process.pid}.json`);
     writeFileSync(broken, '{"a": ');
     try {
-      expect((await cli('dag', 'render', broken)).err).toEqual([expect.stringMatching(new RegExp(`^error: ConfigError \\(KF_CONFIG\\): deps\\.json: ${broken.replace(/[.]/g, '\\.')} is not JSON: `))]);
+      expect((await cli('dag', 'render', broken)).err).toEqual([
+        expect.stringMatching(new RegExp(`^error: ConfigError \\(KF_CONFIG\\): deps\\.json: ${broken.replace(/[.]/g, '\\.')} is not JSON: `)),
+      ]);
     } finally {
       rmSync(broken);
     }
-    expect((await cli('dag', 'render', '/nonexistent/deps.json')).err).toEqual([expect.stringMatching(/^error: ConfigError \(KF_CONFIG\): deps\.json: cannot read \/nonexistent\/deps\.json: ENOENT/)]);
+    expect((await cli('dag', 'render', '/nonexistent/deps.json')).err).toEqual([
+      expect.stringMatching(/^error: ConfigError \(KF_CONFIG\): deps\.json: cannot read \/nonexistent\/deps\.json: ENOENT/),
+    ]);
   });
 
   test('topics list shows return topics with their age; topics sweep deletes the orphans', async () => {
@@ -155,11 +177,15 @@ describe('kafka-fusion CLI', () => {
   test('the bin script runs the command and passes its exit code on', async () => {
     const bin = path.join(__dirname, '..', '..', 'bin', 'kafka-fusion.js');
     const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(process.execPath, [bin, 'dag', 'render', diamondFile(), '--format', 'dot'], { timeout: 120000 }, (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout })),
+      execFile(process.execPath, [bin, 'dag', 'render', diamondFile(), '--format', 'dot'], { timeout: 120000 }, (error, stdout) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+      ),
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('digraph dag {');
-    const failed = await new Promise<number>((resolve) => execFile(process.execPath, [bin, 'dag', 'render', '/nonexistent/deps.json'], { timeout: 120000 }, (error) => resolve(error ? Number(error.code) : 0)));
+    const failed = await new Promise<number>((resolve) =>
+      execFile(process.execPath, [bin, 'dag', 'render', '/nonexistent/deps.json'], { timeout: 120000 }, (error) => resolve(error ? Number(error.code) : 0)),
+    );
     expect(failed).toBe(1);
   });
 });

@@ -55,7 +55,10 @@ test('a request in a content type the service does not read: its caller is told 
   const started = Date.now();
   const error = (await pipeline.request(plain.topic, { a: 1 }, { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
   expect(error).toBeInstanceOf(RemoteError);
-  expect(error.remote).toEqual({ name: 'ProtocolError', message: 'request is "application/msgpack", which this service does not decode (its codec is application/json)' });
+  expect(error.remote).toEqual({
+    name: 'ProtocolError',
+    message: 'request is "application/msgpack", which this service does not decode (its codec is application/json)',
+  });
   expect(Date.now() - started).toBeLessThan(60000);
   await waitFor(() => plain.els.deadLettered === 1, 'the dead letter');
   await withRaw(async ({ listen }) => {

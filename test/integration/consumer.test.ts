@@ -50,62 +50,78 @@ test('a consumer stopped before its start never starts', async () => {
 test.each([
   ['without revive, the consumer stops for good (kafkajs)', false],
   ['with revive, a new consumer joins and reads the message again, and goes on', true],
-])('a crash kafkajs will not restart: %s', async (_, revive) => {
-  const [topic] = await createTopics(testName('consumer'));
-  const groupId = testName('revive');
-  const crashes: { message: string; restarting: boolean }[] = [];
-  const revoked: { partitions: number[]; reason: string }[] = [];
-  const seen: string[] = [];
-  const consumer = new GroupConsumer(kafka, {
-    groupId,
-    topic: topic!,
-    fromBeginning: true,
-    autoCommit: true,
-    joinTimeoutMs: 60000,
-    maxWaitTimeInMs: 100,
-    revive,
-    onCrash: (e, restarting) => crashes.push({ message: e.message, restarting }),
-    onRevoked: (partitions, reason) => {
-      revoked.push({ partitions, reason });
-      if (reason === 'lost') throw new Error('a user hook that fails'); // does not end the revival
-    },
-  });
-  try {
-    await consumer.start(async (m) => {
-      seen.push(m.value!.toString());
-      if (seen.length === 1) throw new TypeError('the handler failed');
+])(
+  'a crash kafkajs will not restart: %s',
+  async (_, revive) => {
+    const [topic] = await createTopics(testName('consumer'));
+    const groupId = testName('revive');
+    const crashes: { message: string; restarting: boolean }[] = [];
+    const revoked: { partitions: number[]; reason: string }[] = [];
+    const seen: string[] = [];
+    const consumer = new GroupConsumer(kafka, {
+      groupId,
+      topic: topic!,
+      fromBeginning: true,
+      autoCommit: true,
+      joinTimeoutMs: 60000,
+      maxWaitTimeInMs: 100,
+      revive,
+      onCrash: (e, restarting) => crashes.push({ message: e.message, restarting }),
+      onRevoked: (partitions, reason) => {
+        revoked.push({ partitions, reason });
+        if (reason === 'lost') throw new Error('a user hook that fails'); // does not end the revival
+      },
     });
-    expect(consumer.assignment).toEqual([0]);
-    await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
-    await waitFor(() => crashes.length > 0, 'the crash', 60000);
-    if (revive) {
-      expect(crashes[0]).toEqual({ message: `consumer of "${topic}" crashed and kafkajs will not restart it; starting a new one in 1000 ms: KafkaJSNonRetriableError: the handler failed`, restarting: true });
-      expect(revoked).toEqual([{ partitions: [0], reason: 'lost' }]);
-      await waitFor(() => seen.length === 2, 'the message read again by the new consumer', 60000);
-      expect(seen).toEqual(['m0', 'm0']); // not committed by the crashed one: not lost
-      expect(consumer.revivals).toBe(1);
+    try {
+      await consumer.start(async (m) => {
+        seen.push(m.value!.toString());
+        if (seen.length === 1) throw new TypeError('the handler failed');
+      });
       expect(consumer.assignment).toEqual([0]);
-      await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm1' }]));
-      await waitFor(() => seen.length === 3, 'the next message', 60000);
-      expect(seen[2]).toBe('m1');
-      expect(crashes.filter((c) => c.message.includes('will not restart'))).toHaveLength(1);
-    } else {
-      expect(crashes).toEqual([{ message: `consumer of "${topic}" crashed and stopped: KafkaJSNonRetriableError: the handler failed`, restarting: false }]);
-      expect(seen).toEqual(['m0']);
-      expect(consumer.revivals).toBe(0);
+      await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm0' }]));
+      await waitFor(() => crashes.length > 0, 'the crash', 60000);
+      if (revive) {
+        expect(crashes[0]).toEqual({
+          message: `consumer of "${topic}" crashed and kafkajs will not restart it; starting a new one in 1000 ms: KafkaJSNonRetriableError: the handler failed`,
+          restarting: true,
+        });
+        expect(revoked).toEqual([{ partitions: [0], reason: 'lost' }]);
+        await waitFor(() => seen.length === 2, 'the message read again by the new consumer', 60000);
+        expect(seen).toEqual(['m0', 'm0']); // not committed by the crashed one: not lost
+        expect(consumer.revivals).toBe(1);
+        expect(consumer.assignment).toEqual([0]);
+        await withRaw(({ producers }) => producers.send(topic!, [{ value: 'm1' }]));
+        await waitFor(() => seen.length === 3, 'the next message', 60000);
+        expect(seen[2]).toBe('m1');
+        expect(crashes.filter((c) => c.message.includes('will not restart'))).toHaveLength(1);
+      } else {
+        expect(crashes).toEqual([{ message: `consumer of "${topic}" crashed and stopped: KafkaJSNonRetriableError: the handler failed`, restarting: false }]);
+        expect(seen).toEqual(['m0']);
+        expect(consumer.revivals).toBe(0);
+      }
+    } finally {
+      await consumer.stop();
     }
-  } finally {
-    await consumer.stop();
-  }
-  expect(await members(groupId)).toBe(0);
-}, 120000);
+    expect(await members(groupId)).toBe(0);
+  },
+  120000,
+);
 
 describe('stop() during a revival: no new consumer is left, and the group has no member', () => {
   afterEach(() => jest.restoreAllMocks());
 
   /** A consumer whose handler always fails, so that every message crashes it (kafkajs will not restart it). */
   function failing(groupId: string, topic: string, onCrash: (message: string) => void): GroupConsumer {
-    return new GroupConsumer(kafka, { groupId, topic, fromBeginning: true, autoCommit: true, joinTimeoutMs: 60000, maxWaitTimeInMs: 100, revive: true, onCrash: (e) => onCrash(e.message) });
+    return new GroupConsumer(kafka, {
+      groupId,
+      topic,
+      fromBeginning: true,
+      autoCommit: true,
+      joinTimeoutMs: 60000,
+      maxWaitTimeInMs: 100,
+      revive: true,
+      onCrash: (e) => onCrash(e.message),
+    });
   }
 
   test('as it begins (from onCrash, before its pause)', async () => {
@@ -131,7 +147,7 @@ describe('stop() during a revival: no new consumer is left, and the group has no
     expect(await members(groupId)).toBe(0);
   });
 
-  test("while the new consumer starts (its connect under way)", async () => {
+  test('while the new consumer starts (its connect under way)', async () => {
     const [topic] = await createTopics(testName('consumer'));
     const groupId = testName('revive-stop');
     let stopped: Promise<void> | undefined;

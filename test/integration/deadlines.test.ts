@@ -37,7 +37,11 @@ async function gatedService() {
 describe('deadlines', () => {
   test("the caller's deadline travels with the request to every dependency; past it the DAG stops and nobody is answered", async () => {
     const slow = await gatedService();
-    const orchestrator = await startReactor<number, unknown>((): DepsMap => ({ wait: { topic: slow.topic, args: [] } }), (_m, r) => r, { callTimeoutMs: 60000 });
+    const orchestrator = await startReactor<number, unknown>(
+      (): DepsMap => ({ wait: { topic: slow.topic, args: [] } }),
+      (_m, r) => r,
+      { callTimeoutMs: 60000 },
+    );
     const pipeline = await startPipeline();
 
     const sentAt = Date.now();
@@ -88,7 +92,9 @@ describe('deadlines', () => {
     try {
       await withRaw(async ({ producers, listen }) => {
         const replies = await listen(replyTopic);
-        const request = (data: number, correlationId: string, deadline: number) => ({ value: JSON.stringify({ data, returnTopic: replyTopic, correlationId, deadline }) });
+        const request = (data: number, correlationId: string, deadline: number) => ({
+          value: JSON.stringify({ data, returnTopic: replyTopic, correlationId, deadline }),
+        });
         await producers.send(svc.topic, [request(1, 'gone', Date.now() - 1000), request(2, 'waiting', Date.now() + 120000)]);
         await waitFor(() => replies.got.length === 1, 'the request still awaited to be answered');
         expect(JSON.parse(replies.got[0]!.value!.toString('utf8'))).toEqual({ correlationId: 'waiting', result: 20 });
@@ -108,13 +114,18 @@ describe('deadlines', () => {
 describe('a deadline further than a timer can wait', () => {
   test('is no deadline at all: the DAG runs and is answered (a 24.8-day timer would fire at once)', async () => {
     const echo = await startService<unknown[], string>((args) => `echo ${args.join(',')}`);
-    const orchestrator = await startReactor<number, unknown>((m): DepsMap => ({ e: { topic: echo.topic, args: [m.value] } }), (_m, r) => r);
+    const orchestrator = await startReactor<number, unknown>(
+      (m): DepsMap => ({ e: { topic: echo.topic, args: [m.value] } }),
+      (_m, r) => r,
+    );
     const replyTopic = newEphemeralTopic();
     await createTopics(replyTopic);
     try {
       await withRaw(async ({ producers, listen }) => {
         const replies = await listen(replyTopic);
-        await producers.send(orchestrator.topic, [{ value: JSON.stringify({ data: 7, returnTopic: replyTopic, correlationId: 'far', deadline: Number.MAX_SAFE_INTEGER }) }]);
+        await producers.send(orchestrator.topic, [
+          { value: JSON.stringify({ data: 7, returnTopic: replyTopic, correlationId: 'far', deadline: Number.MAX_SAFE_INTEGER }) },
+        ]);
         await waitFor(() => replies.got.length === 1, 'the answer');
         expect(JSON.parse(replies.got[0]!.value!.toString('utf8'))).toEqual({ correlationId: 'far', result: { e: 'echo 7' } });
       });

@@ -17,7 +17,10 @@ test('received, planned, callSent, callDone / callFailed, done and deadLettered,
   });
   const errors: unknown[] = [];
   const orchestrator = await startReactor<string, unknown>(
-    (m): DepsMap => (m.value === 'both' ? { good: { topic: ok.topic, args: [] }, broken: { topic: bad.topic, args: [], deps: ['good'] } } : { good: { topic: ok.topic, args: [] } }),
+    (m): DepsMap =>
+      m.value === 'both'
+        ? { good: { topic: ok.topic, args: [] }, broken: { topic: bad.topic, args: [], deps: ['good'] } }
+        : { good: { topic: ok.topic, args: [] } },
     (_m, r) => r,
     { onError: (e) => errors.push(e) },
   );

@@ -17,7 +17,6 @@ afterEach(closeAllAndCheckTopics);
 
 const ROOT = path.join(__dirname, '..', '..');
 
-
 interface Attempt {
   what: string;
   name: string;
@@ -28,7 +27,11 @@ interface Attempt {
 /** Runs test/fixtures/first-hour.ts; resolves with its JSON lines, and how long it took to exit after printing `closed`. */
 function runFixture(args: string[], limitMs: number): Promise<{ attempts: Attempt[]; exitAfterCloseMs: number; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'first-hour.ts'), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'first-hour.ts'), ...args], {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let stderr = '';
     let closedAt: number | undefined;
@@ -39,11 +42,18 @@ function runFixture(args: string[], limitMs: number): Promise<{ attempts: Attemp
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
     const killer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the process did not exit within ${limitMs} ms${closedAt !== undefined ? ` (it printed "closed" ${Date.now() - closedAt} ms before)` : ''}; stdout: ${out}; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `the process did not exit within ${limitMs} ms${closedAt !== undefined ? ` (it printed "closed" ${Date.now() - closedAt} ms before)` : ''}; stdout: ${out}; stderr: ${stderr}`,
+        ),
+      );
     }, limitMs);
     child.on('exit', (code) => {
       clearTimeout(killer);
-      const attempts = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Attempt);
+      const attempts = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Attempt);
       resolve({ attempts, exitAfterCloseMs: closedAt === undefined ? NaN : Date.now() - closedAt, code, stderr });
     });
   });
@@ -92,9 +102,13 @@ describe.each<['env' | 'option', string]>([
 test('mistakes in what is passed are ConfigErrors that say what to do; a closed Pipeline says it is closed', async () => {
   const pipeline = await startPipeline();
   const [topic] = await createTopics(testName('first-hour'));
-  await expect(pipeline.request(topic!, 1, { timeout: 5000 } as never)).rejects.toThrow(/^options\.timeout: is not an option; did you mean options\.timeoutMs\?/);
+  await expect(pipeline.request(topic!, 1, { timeout: 5000 } as never)).rejects.toThrow(
+    /^options\.timeout: is not an option; did you mean options\.timeoutMs\?/,
+  );
   await expect(pipeline.sendBatch(topic!, [{ data: 1, partition: 2 } as never])).rejects.toThrow(/^items\[0\]\.partition: is not an option/);
-  await expect(ensureTopics(['first-hour.x'] as never, connection)).rejects.toThrow(new ConfigError('specs[0]', 'must be an object such as { topic: "first-hour.x" }, got the string "first-hour.x"'));
+  await expect(ensureTopics(['first-hour.x'] as never, connection)).rejects.toThrow(
+    new ConfigError('specs[0]', 'must be an object such as { topic: "first-hour.x" }, got the string "first-hour.x"'),
+  );
   await pipeline.close();
   await expect(pipeline.request(topic!, 1)).rejects.toThrow(new StateError('pipeline is closed; a closed Pipeline does not start again: make a new one'));
   await expect(pipeline.start()).rejects.toThrow(new StateError('pipeline is closed; a closed Pipeline does not start again: make a new one'));

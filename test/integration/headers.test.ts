@@ -25,7 +25,10 @@ test('headers of a request reach the dependency calls (both reply modes) and the
     (_m, r) => r,
   );
   const pipeline = await startPipeline();
-  await expect(pipeline.request(orchestrator.topic, 1, { headers: { tenant: 't-1', 'x-request-id': 'r-42', 'kafka-fusion.private': 'no' } })).resolves.toEqual({ eph: 'ok', inst: 'ok' });
+  await expect(pipeline.request(orchestrator.topic, 1, { headers: { tenant: 't-1', 'x-request-id': 'r-42', 'kafka-fusion.private': 'no' } })).resolves.toEqual({
+    eph: 'ok',
+    inst: 'ok',
+  });
   expect(seen).toHaveLength(2);
   for (const h of seen) {
     expect(h).toMatchObject({ tenant: 't-1', 'x-request-id': 'r-42' });
@@ -38,7 +41,9 @@ test('headers of a request reach the dependency calls (both reply modes) and the
   try {
     await withRaw(async ({ producers, listen }) => {
       const replies = await listen(replyTopic);
-      await producers.send(orchestrator.topic, [{ value: JSON.stringify({ data: 2, returnTopic: replyTopic, correlationId: 'h' }), headers: { tenant: 't-2' } }]);
+      await producers.send(orchestrator.topic, [
+        { value: JSON.stringify({ data: 2, returnTopic: replyTopic, correlationId: 'h' }), headers: { tenant: 't-2' } },
+      ]);
       await waitFor(() => replies.got.length === 1, 'the reply');
       expect(replies.got[0]!.text.tenant).toBe('t-2');
     });

@@ -102,14 +102,17 @@ describe('instance reply mode', () => {
 
   test('a bad replyMode is a ConfigError (Pipeline, request) or a DagValidationError error reply (deps map node)', async () => {
     const svc = await startService<number, number>((n) => n);
-    const orchestrator = await startReactor((): DepsMap => ({ a: { topic: svc.topic, args: [], replyMode: 'fast' as never } }), () => 'unreachable');
+    const orchestrator = await startReactor(
+      (): DepsMap => ({ a: { topic: svc.topic, args: [], replyMode: 'fast' as never } }),
+      () => 'unreachable',
+    );
     const pipeline = await startPipeline();
     await expect(startPipeline({ replyMode: 'fast' as never })).rejects.toThrow(ConfigError);
     await expect(pipeline.request(svc.topic, 1, { replyMode: 'fast' as never })).rejects.toThrow("replyMode: must be 'ephemeral' or 'instance', got \"fast\"");
     const error = await pipeline.request(orchestrator.topic, 1).catch((e: unknown) => e);
     expect((error as { remote: { name: string; message: string } }).remote).toEqual({
       name: 'DagValidationError',
-      message: "node \"a\": replyMode must be 'ephemeral' or 'instance', got \"fast\"",
+      message: 'node "a": replyMode must be \'ephemeral\' or \'instance\', got "fast"',
     });
   });
 });

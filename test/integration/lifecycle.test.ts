@@ -93,7 +93,10 @@ describe('consumer lifecycle', () => {
     try {
       await admin.create([{ topic, partitions: 3 }]);
       const pipeline = await startPipeline();
-      await pipeline.sendBatch(topic, [0, 1, 2, 3, 4, 5].map((n) => ({ data: -1, key: `before-${n}` })));
+      await pipeline.sendBatch(
+        topic,
+        [0, 1, 2, 3, 4, 5].map((n) => ({ data: -1, key: `before-${n}` })),
+      );
       const ends = new Map((await admin.offsets(topic)).map((p) => [p.partition, p.high]));
       expect([...ends.values()].reduce((n, h) => n + Number(h), 0)).toBe(6);
 
@@ -103,7 +106,10 @@ describe('consumer lifecycle', () => {
       expect((await admin.groupsWithMembers([group])).size).toBe(0);
 
       const svc = await startService<number, number>((n) => n, { mainTopic: topic, groupId: group, fromBeginning: false });
-      await pipeline.sendBatch(topic, [1, 2, 3, 4, 5, 6].map((n) => ({ data: n, key: `k${n}` })));
+      await pipeline.sendBatch(
+        topic,
+        [1, 2, 3, 4, 5, 6].map((n) => ({ data: n, key: `k${n}` })),
+      );
       await waitFor(() => svc.outputs.length === 6, 'the six messages written after start()');
       expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4, 5, 6]);
       // A group that has offsets (or live members) keeps them: pinning again changes nothing.
@@ -131,7 +137,10 @@ describe('consumer lifecycle', () => {
     );
     const pipeline = await startPipeline();
     // One write, so that they reach the Reactor in one fetched batch: concurrency is within a batch.
-    await pipeline.sendBatch(svc.topic, [1, 2, 3, 4].map((data) => ({ data })));
+    await pipeline.sendBatch(
+      svc.topic,
+      [1, 2, 3, 4].map((data) => ({ data })),
+    );
     await waitFor(() => svc.outputs.length === 4, 'four results');
     expect(svc.outputs.map((o) => o.result).sort()).toEqual([1, 2, 3, 4]);
     await waitFor(async () => (await svc.els.positions())[0]!.lag === 0, 'the four offsets committed', 30000, 100);

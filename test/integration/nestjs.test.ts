@@ -38,11 +38,17 @@ test('a NestJS @MessagePattern service serves one node of a DAG: results flow on
     await expect(pipeline.request(orchestrator.topic, [1, 2, i], { headers: { tenant: `t-${i}` } })).resolves.toEqual({ sum: 3 + i, twice: 2 * (3 + i) });
   }
   expect(nest.seen).toHaveLength(5);
-  expect(nest.seen[4]).toMatchObject({ tenant: 't-5', kafka_correlationId: expect.any(String), kafka_replyTopic: expect.stringMatching(/^kafka-fusion\.reply\./) });
+  expect(nest.seen[4]).toMatchObject({
+    tenant: 't-5',
+    kafka_correlationId: expect.any(String),
+    kafka_replyTopic: expect.stringMatching(/^kafka-fusion\.reply\./),
+  });
 
   const error = (await pipeline.request(orchestrator.topic, [1, -2]).catch((e: unknown) => e)) as RemoteError;
   expect(error).toBeInstanceOf(RemoteError);
-  expect(error.remote.message).toBe('node "sum" failed: RemoteError: node "sum" (topic "' + sumTopic + '") replied with Error: negative numbers are not summed');
+  expect(error.remote.message).toBe(
+    'node "sum" failed: RemoteError: node "sum" (topic "' + sumTopic + '") replied with Error: negative numbers are not summed',
+  );
 });
 
 test('a NestJS ClientKafka calls a Reactor as it would a NestJS service: the DAG result comes back, headers reach procFn, an error is a Nest error', async () => {

@@ -38,7 +38,17 @@ test('npm pack, npm install into a new project: CommonJS and ESM scripts call a 
 
     // What ships: built code with self-contained source maps, types, the command, the licence; no TypeScript sources.
     const pkg = path.join(work, 'node_modules', 'kafka-fusion');
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/broker/local.js', 'bin/kafka-fusion.js', 'LICENSE', 'README.md', 'docs/protocol.md']) expect({ f, there: fs.existsSync(path.join(pkg, f)) }).toEqual({ f, there: true });
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/broker/local.js',
+      'bin/kafka-fusion.js',
+      'LICENSE',
+      'README.md',
+      'docs/protocol.md',
+    ])
+      expect({ f, there: fs.existsSync(path.join(pkg, f)) }).toEqual({ f, there: true });
     expect(fs.existsSync(path.join(pkg, 'src'))).toBe(false);
     const map = JSON.parse(fs.readFileSync(path.join(pkg, 'dist', 'index.js.map'), 'utf8')) as { sourcesContent?: string[] };
     expect(map.sourcesContent?.[0]).toContain('export');

@@ -34,23 +34,27 @@ function startShellService(topic: string): ChildProcess {
   return child;
 }
 
-test.each(['ephemeral', 'instance'] as const)('a DAG node served by kcat and a shell script (%s reply mode): its result flows on, its error comes back named', async (replyMode) => {
-  const [shellTopic] = await createTopics(testName('shell-upper'));
-  startShellService(shellTopic!);
-  const length = await startService<unknown[], number>(([s]) => String(s).length);
-  const orchestrator = await startReactor<string[], unknown>(
-    (m): DepsMap => ({ upper: { topic: shellTopic!, args: m.value }, length: { topic: length.topic, args: [], deps: ['upper'] } }),
-    (_m, results) => results,
-    { replyMode, callTimeoutMs: 120000 },
-  );
-  const pipeline = await startPipeline({ replyMode });
+test.each(['ephemeral', 'instance'] as const)(
+  'a DAG node served by kcat and a shell script (%s reply mode): its result flows on, its error comes back named',
+  async (replyMode) => {
+    const [shellTopic] = await createTopics(testName('shell-upper'));
+    startShellService(shellTopic!);
+    const length = await startService<unknown[], number>(([s]) => String(s).length);
+    const orchestrator = await startReactor<string[], unknown>(
+      (m): DepsMap => ({ upper: { topic: shellTopic!, args: m.value }, length: { topic: length.topic, args: [], deps: ['upper'] } }),
+      (_m, results) => results,
+      { replyMode, callTimeoutMs: 120000 },
+    );
+    const pipeline = await startPipeline({ replyMode });
 
-  // The first call waits for the script's consumer group to join (it reads from the beginning, so nothing is lost).
-  await expect(pipeline.request(orchestrator.topic, ['hello', 'kafka'], { timeoutMs: 150000 })).resolves.toEqual({ upper: 'HELLO KAFKA', length: 11 });
-  await expect(pipeline.request(orchestrator.topic, ['fusion'], { timeoutMs: 60000 })).resolves.toEqual({ upper: 'FUSION', length: 6 });
+    // The first call waits for the script's consumer group to join (it reads from the beginning, so nothing is lost).
+    await expect(pipeline.request(orchestrator.topic, ['hello', 'kafka'], { timeoutMs: 150000 })).resolves.toEqual({ upper: 'HELLO KAFKA', length: 11 });
+    await expect(pipeline.request(orchestrator.topic, ['fusion'], { timeoutMs: 60000 })).resolves.toEqual({ upper: 'FUSION', length: 6 });
 
-  const error = (await pipeline.request(orchestrator.topic, [1, 2] as never, { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
-  expect(error).toBeInstanceOf(RemoteError);
-  expect(error.remote.name).toBe('DagRunError');
-  expect(error.remote.message).toContain(`node "upper" (topic "${shellTopic}") replied with TypeError: data must be an array of strings`);
-}, 300000);
+    const error = (await pipeline.request(orchestrator.topic, [1, 2] as never, { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
+    expect(error).toBeInstanceOf(RemoteError);
+    expect(error.remote.name).toBe('DagRunError');
+    expect(error.remote.message).toContain(`node "upper" (topic "${shellTopic}") replied with TypeError: data must be an array of strings`);
+  },
+  300000,
+);

@@ -121,7 +121,11 @@ describe('Reactor over a real broker', () => {
     const orchestrator = await startReactor(
       (): DepsMap =>
         ++calls === 1
-          ? { a: { topic: echo.topic, args: [], deps: ['c'] }, b: { topic: echo.topic, args: [], deps: ['a'] }, c: { topic: echo.topic, args: [], deps: ['b'] } }
+          ? {
+              a: { topic: echo.topic, args: [], deps: ['c'] },
+              b: { topic: echo.topic, args: [], deps: ['a'] },
+              c: { topic: echo.topic, args: [], deps: ['b'] },
+            }
           : { a: { topic: echo.topic, args: ['fine'] } },
       (_m, r) => r,
     );
@@ -174,7 +178,10 @@ describe('Reactor over a real broker', () => {
   });
 
   test('fire and forget: send reaches the Reactor, which has no return topic to answer', async () => {
-    const svc = await startReactor<{ i: number }, number>(() => undefined, (m) => m.value.i * 2);
+    const svc = await startReactor<{ i: number }, number>(
+      () => undefined,
+      (m) => m.value.i * 2,
+    );
     const pipeline = await startPipeline();
     await pipeline.send(svc.topic, { i: 1 });
     await pipeline.sendBatch(svc.topic, [{ data: { i: 2 }, key: 'k2' }, { data: { i: 3 } }]);

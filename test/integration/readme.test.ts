@@ -95,8 +95,11 @@ const SNIPPET_TIMEOUT_MS = 150_000;
 
 function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: SNIPPET_TIMEOUT_MS }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    execFile(
+      cmd,
+      args,
+      { cwd: ROOT, env: { ...process.env, ...env, KAFKA_BROKERS: brokers.join(',') }, timeout: SNIPPET_TIMEOUT_MS },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -130,13 +133,21 @@ async function removeCreated(before: { topics: Set<string>; groups: Set<string> 
   }
 }
 
-const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 
 beforeAll(() => {
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(path.join(WORK, 'bin'), { recursive: true });
   // `kafka-fusion` for the sh snippets: the command from src/, as the bin script runs it in a checkout.
-  fs.writeFileSync(path.join(WORK, 'bin', 'kafka-fusion'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${path.join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(WORK, 'bin', 'kafka-fusion'),
+    `#!/bin/sh\nexec "${process.execPath}" --import tsx "${path.join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\n`,
+    { mode: 0o755 },
+  );
   for (const s of runnable.filter((b) => b.lang === 'ts')) fs.writeFileSync(fileOf(s), program(s.code));
 });
 afterAll(() => fs.rmSync(WORK, { recursive: true, force: true }));
@@ -159,19 +170,23 @@ describe('README snippets', () => {
     expect(typeErrors(runnable.filter((b) => b.lang === 'ts').map(fileOf))).toEqual([]);
   });
 
-  test.each(runnable.map((s) => [`${s.lang}: ${s.title}`, s] as const))('%s runs and prints what it says', async (_title, s) => {
-    const before = await brokerState();
-    try {
-      const out =
-        s.lang === 'ts'
-          ? await exec(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [fileOf(s)], {})
-          : await exec('bash', ['-euo', 'pipefail', '-c', s.code], { PATH: `${path.join(WORK, 'bin')}${path.delimiter}${process.env.PATH}` });
-      expect({ code: out.code, stderr: out.code === 0 ? '' : out.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(lines(out.stdout)).toEqual(s.expected);
-    } finally {
-      await removeCreated(before);
-    }
-  }, SNIPPET_TIMEOUT_MS + 30_000);
+  test.each(runnable.map((s) => [`${s.lang}: ${s.title}`, s] as const))(
+    '%s runs and prints what it says',
+    async (_title, s) => {
+      const before = await brokerState();
+      try {
+        const out =
+          s.lang === 'ts'
+            ? await exec(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [fileOf(s)], {})
+            : await exec('bash', ['-euo', 'pipefail', '-c', s.code], { PATH: `${path.join(WORK, 'bin')}${path.delimiter}${process.env.PATH}` });
+        expect({ code: out.code, stderr: out.code === 0 ? '' : out.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(lines(out.stdout)).toEqual(s.expected);
+      } finally {
+        await removeCreated(before);
+      }
+    },
+    SNIPPET_TIMEOUT_MS + 30_000,
+  );
 
   test('the command synopsis names only options the commands have', async () => {
     const synopsis = all.find((b) => b.lang === 'text' && b.title.startsWith('Command line'));

@@ -65,8 +65,11 @@ function broker(...args: string[]): Promise<string> {
   };
   delete env.KAFKA_BROKERS;
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args], { cwd: ROOT, env, timeout: 240000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args],
+      { cwd: ROOT, env, timeout: 240000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout)),
     ),
   );
 }
@@ -74,7 +77,13 @@ function broker(...args: string[]): Promise<string> {
 let ca: string;
 /** A connection as `user`, over SASL_SSL, every log line captured (debug and up). */
 function as(user: User, password = PASSWORDS[user]): ConnectionOptions {
-  return { brokers: [`127.0.0.1:${SECURE_PORT}`], logLevel: 'debug', logger: capture, tls: { ca: [ca] }, sasl: { mechanism: 'scram-sha-512', username: user, password } };
+  return {
+    brokers: [`127.0.0.1:${SECURE_PORT}`],
+    logLevel: 'debug',
+    logger: capture,
+    tls: { ca: [ca] },
+    sasl: { mechanism: 'scram-sha-512', username: user, password },
+  };
 }
 
 /** Grant `user` what `needs` calls for, as docs/security.md says to. */
@@ -104,7 +113,9 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     // No secret in any log line, error message or stack written during the suite.
-    console.log(`captured ${said.length} log lines and ${errors.length} errors; errors: ${[...new Set(errors.map((e) => (e as Error).message.slice(0, 160)))].join(' | ')}`);
+    console.log(
+      `captured ${said.length} log lines and ${errors.length} errors; errors: ${[...new Set(errors.map((e) => (e as Error).message.slice(0, 160)))].join(' | ')}`,
+    );
     const texts = [...said, ...errors.map((e) => `${(e as Error).message} ${(e as Error).stack}`)];
     expect(said.length).toBeGreaterThan(100); // debug lines were captured: the scan below scanned something
     for (const secret of SECRETS) expect(texts.filter((t) => t.includes(secret))).toEqual([]);
@@ -157,16 +168,33 @@ test('no right to create return topics: ephemeral mode is refused at start, nami
   );
   console.log(`ephemeral start refused in ${Date.now() - started} ms: ${(refused as Error).message}`);
   expect(refused).toBeInstanceOf(AuthorizationError);
-  expect(refused).toMatchObject({ operation: 'Create', resourceType: 'topic', resource: EPHEMERAL_TOPIC_PREFIX, pattern: 'prefixed', principal: 'User:narrow', retriable: false });
+  expect(refused).toMatchObject({
+    operation: 'Create',
+    resourceType: 'topic',
+    resource: EPHEMERAL_TOPIC_PREFIX,
+    pattern: 'prefixed',
+    principal: 'User:narrow',
+    retriable: false,
+  });
   expect((refused as Error).message).toContain('--operation Create --topic kafka-fusion.reply. --resource-pattern-type prefixed');
 
   // Instance mode on the library's own topic needs the same right: refused too.
-  await expect(new Pipeline({ connection: as('narrow'), replyMode: 'instance', onError }).start()).rejects.toMatchObject({ name: 'AuthorizationError', operation: 'Create' });
+  await expect(new Pipeline({ connection: as('narrow'), replyMode: 'instance', onError }).start()).rejects.toMatchObject({
+    name: 'AuthorizationError',
+    operation: 'Create',
+  });
   // A reply topic it may not see is refused as such; one it may see but that is not there, named as missing.
-  await expect(new Pipeline({ connection: as('narrow'), replyMode: 'instance', replyTopic: `${replyTopic}-hidden`, sweepIntervalMs: 0, onError }).start()).rejects.toMatchObject({ name: 'AuthorizationError', operation: 'Read', resource: `${replyTopic}-hidden` });
+  await expect(
+    new Pipeline({ connection: as('narrow'), replyMode: 'instance', replyTopic: `${replyTopic}-hidden`, sweepIntervalMs: 0, onError }).start(),
+  ).rejects.toMatchObject({ name: 'AuthorizationError', operation: 'Read', resource: `${replyTopic}-hidden` });
   await grant('narrow', { role: 'pipeline', replyMode: 'instance', replyTopic: `${replyTopic}-absent`, sweeps: false });
-  await expect(new Pipeline({ connection: as('narrow'), replyMode: 'instance', replyTopic: `${replyTopic}-absent`, sweepIntervalMs: 0, onError }).start()).rejects.toThrow(
-    new ConfigError('replyTopic', `topic "${replyTopic}-absent" does not exist: an operator creates it (kafka-topics --create --topic ${replyTopic}-absent), one per process, outside the return-topic prefix`),
+  await expect(
+    new Pipeline({ connection: as('narrow'), replyMode: 'instance', replyTopic: `${replyTopic}-absent`, sweepIntervalMs: 0, onError }).start(),
+  ).rejects.toThrow(
+    new ConfigError(
+      'replyTopic',
+      `topic "${replyTopic}-absent" does not exist: an operator creates it (kafka-topics --create --topic ${replyTopic}-absent), one per process, outside the return-topic prefix`,
+    ),
   );
 
   const pipeline = await startPipeline({ connection: as('narrow'), replyMode: 'instance', replyTopic, sweepIntervalMs: 0, onError });
@@ -250,8 +278,11 @@ test('the CLI with a wrong password exits by itself with a clear error, naming n
     KAFKA_SASL_PASSWORD: WRONG_PASSWORD,
   };
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) =>
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'topics', 'list'], { cwd: ROOT, env, timeout: 60000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out: `${stdout}${stderr}` }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'topics', 'list'],
+      { cwd: ROOT, env, timeout: 60000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, out: `${stdout}${stderr}` }),
     ),
   );
   console.log(`CLI exited ${code} after ${Date.now() - started} ms: ${out.trim()}`);

@@ -18,17 +18,29 @@ describe('shutdownReactor', () => {
     let completed = false;
     subject.subscribe({ next: (o) => outputs.push(o), complete: () => (completed = true) });
     // No return topics created ahead: the one topic owned is the stuck call's.
-    const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fromBeginning: true, subject, drainTimeoutMs: 1000, fetchMaxWaitMs: 100, spareReturnTopics: 0 });
+    const els = elements({
+      connection,
+      mainTopic: main!,
+      groupId: testName('g'),
+      fromBeginning: true,
+      subject,
+      drainTimeoutMs: 1000,
+      fetchMaxWaitMs: 100,
+      spareReturnTopics: 0,
+    });
     closeAfterTest(() => shutdownReactor(els)); // if an assertion fails first
     // A dependency on a topic nobody serves: the call can only end by timeout (60 s) or shutdown.
-    await reactor<unknown, unknown>((): DepsMap => ({ stuck: { topic: silent!, args: [] } }), () => 'unreachable')(els);
+    await reactor<unknown, unknown>(
+      (): DepsMap => ({ stuck: { topic: silent!, args: [] } }),
+      () => 'unreachable',
+    )(els);
     const pipeline = await startPipeline();
 
     const answer = pipeline.request(main!, {}, { timeoutMs: 60000 }).catch((e: unknown) => e);
     // A topic is owned from the moment its creation starts: wait until it is on the broker.
     await waitFor(
       async () => els.ownedTopics.length === 1 && (await ephemeralTopicsOnBroker()).includes(els.ownedTopics[0]!),
-      'the return topic of the Reactor\'s call to be on the broker',
+      "the return topic of the Reactor's call to be on the broker",
     );
     const [returnTopic] = els.ownedTopics;
 
@@ -48,7 +60,12 @@ describe('shutdownReactor', () => {
     expect(outputs[0]!.error).toBeDefined();
     // Idempotent, and a stopped Reactor cannot be started again.
     await expect(shutdownReactor(els)).resolves.toBeUndefined();
-    await expect(els.start(() => undefined, () => 1)).rejects.toBeInstanceOf(StateError);
+    await expect(
+      els.start(
+        () => undefined,
+        () => 1,
+      ),
+    ).rejects.toBeInstanceOf(StateError);
   });
 
   test('idle Reactor: shutdown is prompt and a second Reactor in the same group takes over', async () => {
@@ -56,14 +73,20 @@ describe('shutdownReactor', () => {
     const groupId = testName('g');
     const first = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
     closeAfterTest(() => shutdownReactor(first));
-    await reactor<number, number>(() => undefined, (m) => m.value + 1)(first);
+    await reactor<number, number>(
+      () => undefined,
+      (m) => m.value + 1,
+    )(first);
     const pipeline = await startPipeline();
     await expect(pipeline.request(main!, 1)).resolves.toBe(2);
     await shutdownReactor(first);
 
     const second = elements<number, number>({ connection, mainTopic: main!, groupId, fromBeginning: true, fetchMaxWaitMs: 100 });
     closeAfterTest(() => shutdownReactor(second));
-    await reactor<number, number>(() => undefined, (m) => m.value + 100)(second);
+    await reactor<number, number>(
+      () => undefined,
+      (m) => m.value + 100,
+    )(second);
     try {
       await expect(pipeline.request(main!, 1)).resolves.toBe(101);
     } finally {
@@ -74,11 +97,23 @@ describe('shutdownReactor', () => {
   test('a Reactor on a topic that does not exist fails to start with a clear error, ends "failed" and leaves nothing open', async () => {
     const missing = testName('missing');
     const els = elements({ connection, mainTopic: missing, groupId: testName('g') });
-    await expect(reactor<unknown, unknown>(() => undefined, () => 1)(els)).rejects.toThrow(/does not exist; create it first/);
+    await expect(
+      reactor<unknown, unknown>(
+        () => undefined,
+        () => 1,
+      )(els),
+    ).rejects.toThrow(/does not exist; create it first/);
     expect(els.status).toBe('failed');
     // A second start says why the first failed, instead of "this one is starting" for good.
-    await expect(els.start(() => undefined, () => 1)).rejects.toThrow(
-      new StateError(`a Reactor starts once; this one failed to start (mainTopic: topic "${missing}" does not exist; create it first (e.g. ensureTopics)): make a new one with elements()`),
+    await expect(
+      els.start(
+        () => undefined,
+        () => 1,
+      ),
+    ).rejects.toThrow(
+      new StateError(
+        `a Reactor starts once; this one failed to start (mainTopic: topic "${missing}" does not exist; create it first (e.g. ensureTopics)): make a new one with elements()`,
+      ),
     );
     await shutdownReactor(els);
     expect(els.status).toBe('failed');
@@ -87,7 +122,10 @@ describe('shutdownReactor', () => {
   test('shutdown() while start() is under way: the start ends (or completes first), shutdown resolves, the Reactor ends stopped', async () => {
     const [main] = await createTopics(testName('main'));
     const els = elements({ connection, mainTopic: main!, groupId: testName('g'), fetchMaxWaitMs: 100 });
-    const starting = reactor<unknown, unknown>(() => undefined, () => 1)(els);
+    const starting = reactor<unknown, unknown>(
+      () => undefined,
+      () => 1,
+    )(els);
     expect(els.status).toBe('starting');
     const stopping = shutdownReactor(els);
     await starting.catch(() => undefined);
@@ -96,8 +134,12 @@ describe('shutdownReactor', () => {
   });
 
   test('a malformed broker list fails at elements(), naming the option, before any start', () => {
-    expect(() => elements({ mainTopic: 'x', groupId: 'g', connection: { brokers: ['not a broker'] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got ["not a broker"]'));
-    expect(() => new Pipeline({ connection: { brokers: [] } })).toThrow(new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got []'));
+    expect(() => elements({ mainTopic: 'x', groupId: 'g', connection: { brokers: ['not a broker'] } })).toThrow(
+      new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got ["not a broker"]'),
+    );
+    expect(() => new Pipeline({ connection: { brokers: [] } })).toThrow(
+      new ConfigError('connection.brokers', 'expected a non-empty list of "host:port", got []'),
+    );
   });
 
   test('Pipeline.close() rejects requests in flight and deletes their return topics', async () => {

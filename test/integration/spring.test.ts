@@ -66,7 +66,9 @@ test('a Spring listener that throws sends no reply (no error convention in Sprin
   await expect(pipeline.request(orchestrator.topic, [2, 3])).resolves.toEqual({ product: { product: 6 } });
   const error = (await pipeline.request(orchestrator.topic, [1, -2], { timeoutMs: 60000 }).catch((e: unknown) => e)) as RemoteError;
   expect(error).toBeInstanceOf(RemoteError);
-  expect(error.remote.message).toMatch(new RegExp(`^node "product" failed: CallTimeoutError: node "product": no reply from topic "${productTopic}" within 5000 ms`));
+  expect(error.remote.message).toMatch(
+    new RegExp(`^node "product" failed: CallTimeoutError: node "product": no reply from topic "${productTopic}" within 5000 ms`),
+  );
 }, 240000);
 
 test('a Spring ReplyingKafkaTemplate calls a Reactor as it would a Spring service: the DAG result comes back by its binary correlation id; an error, through its reply error checker', async () => {

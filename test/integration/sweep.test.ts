@@ -17,45 +17,49 @@ afterEach(closeAllAndCheckTopics);
 const ROOT = path.join(__dirname, '..', '..');
 
 describe('sweeping orphaned return topics', () => {
-  test.each(['ephemeral', 'instance'])('after a SIGKILL mid-call (%s reply mode), the sweeper deletes the orphan; while the call lived it was kept', async (mode) => {
-    const [silent] = await createTopics(testName('silent'));
-    // node itself, not the tsx wrapper: SIGKILL must hit the process that owns the topic.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!, mode], {
-      cwd: ROOT,
-      env: { ...process.env, KAFKA_BROKERS: connection.brokers.join(',') },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-    try {
-      await withRaw(async ({ listen }) => {
-        // The request is sent only after its listener has joined: once it is
-        // here, the return topic is in use by a live call.
-        const requests = await listen(silent!);
-        await waitFor(() => requests.got.length === 1, 'the child process to send its request', 60000);
-        const returnTopic = JSON.parse(requests.got[0]!.value!.toString()).returnTopic as string;
-        expect(ephemeralTopicTime(returnTopic)).toBeGreaterThan(Date.now() - 120000);
-
-        const whileAlive = await sweepTopics({ connection, olderThanMs: 0 });
-        expect(whileAlive.live).toContain(returnTopic);
-        expect(whileAlive.deleted).not.toContain(returnTopic);
-        expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
-
-        child.kill('SIGKILL');
-        expect(await exited).toBe('SIGKILL');
-        // The dead listener stays a group member until its session times out.
-        const deleted: string[] = [];
-        await waitFor(
-          async () => (deleted.push(...(await sweepTopics({ connection, olderThanMs: 0 })).deleted), deleted.includes(returnTopic)),
-          'the sweeper to delete the orphaned return topic',
-          90000,
-          1000,
-        );
-        expect(await ephemeralTopicsOnBroker()).not.toContain(returnTopic);
+  test.each(['ephemeral', 'instance'])(
+    'after a SIGKILL mid-call (%s reply mode), the sweeper deletes the orphan; while the call lived it was kept',
+    async (mode) => {
+      const [silent] = await createTopics(testName('silent'));
+      // node itself, not the tsx wrapper: SIGKILL must hit the process that owns the topic.
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!, mode], {
+        cwd: ROOT,
+        env: { ...process.env, KAFKA_BROKERS: connection.brokers.join(',') },
+        stdio: ['ignore', 'inherit', 'inherit'],
       });
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  }, 180000);
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+      try {
+        await withRaw(async ({ listen }) => {
+          // The request is sent only after its listener has joined: once it is
+          // here, the return topic is in use by a live call.
+          const requests = await listen(silent!);
+          await waitFor(() => requests.got.length === 1, 'the child process to send its request', 60000);
+          const returnTopic = JSON.parse(requests.got[0]!.value!.toString()).returnTopic as string;
+          expect(ephemeralTopicTime(returnTopic)).toBeGreaterThan(Date.now() - 120000);
+
+          const whileAlive = await sweepTopics({ connection, olderThanMs: 0 });
+          expect(whileAlive.live).toContain(returnTopic);
+          expect(whileAlive.deleted).not.toContain(returnTopic);
+          expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
+
+          child.kill('SIGKILL');
+          expect(await exited).toBe('SIGKILL');
+          // The dead listener stays a group member until its session times out.
+          const deleted: string[] = [];
+          await waitFor(
+            async () => (deleted.push(...(await sweepTopics({ connection, olderThanMs: 0 })).deleted), deleted.includes(returnTopic)),
+            'the sweeper to delete the orphaned return topic',
+            90000,
+            1000,
+          );
+          expect(await ephemeralTopicsOnBroker()).not.toContain(returnTopic);
+        });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    },
+    180000,
+  );
 
   test('young topics, excluded topics and names that are not <prefix><uuid v7> are left alone', async () => {
     const young = newEphemeralTopic();

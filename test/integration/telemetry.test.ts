@@ -62,7 +62,11 @@ test('one trace covers Pipeline -> Reactor -> each dependency, each span the chi
   const request = spans.find((s) => s.name === `request ${orchestrator.topic}`)!;
   expect(request).toMatchObject({ kind: SpanKind.CLIENT });
   expect(parentOf(request)).toBe(idOf(root));
-  expect(request.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': orchestrator.topic, 'messaging.message.conversation_id': expect.any(String) });
+  expect(request.attributes).toMatchObject({
+    'messaging.system': 'kafka',
+    'messaging.destination.name': orchestrator.topic,
+    'messaging.message.conversation_id': expect.any(String),
+  });
 
   const processing = spans.find((s) => s.name === `process ${orchestrator.topic}`)!;
   expect(processing).toMatchObject({ kind: SpanKind.CONSUMER });
@@ -98,10 +102,20 @@ test('a failed call marks its spans ERROR; calls, failures, latency and in-fligh
   const error = await pipeline.request(orchestrator.topic, 'fail').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(RemoteError);
   await pipeline.send(orchestrator.topic, 'fire and forget');
-  await waitFor(() => orchestrator.els.metrics().messages.received === 5 && orchestrator.els.metrics().inFlight.messages === 0, 'the orchestrator done with all 5 messages');
+  await waitFor(
+    () => orchestrator.els.metrics().messages.received === 5 && orchestrator.els.metrics().inFlight.messages === 0,
+    'the orchestrator done with all 5 messages',
+  );
 
   // Spans of the failure.
-  await waitFor(() => otel.spans().slice(before).some((s) => s.name === `process ${orchestrator.topic}` && s.status.code === SpanStatusCode.ERROR), 'the failed message span');
+  await waitFor(
+    () =>
+      otel
+        .spans()
+        .slice(before)
+        .some((s) => s.name === `process ${orchestrator.topic}` && s.status.code === SpanStatusCode.ERROR),
+    'the failed message span',
+  );
   const spans = otel.spans().slice(before);
   const failedCall = spans.find((s) => s.attributes['kafka_fusion.node'] === 'bad')!;
   expect(failedCall.status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining('RangeError: no such thing') });
@@ -141,6 +155,8 @@ test('a failed call marks its spans ERROR; calls, failures, latency and in-fligh
   expect(inFlight.map((p) => p.value)).toEqual([0]);
   const messages = (await otel.points('kafka_fusion.messages')).filter((p) => p.attributes['messaging.destination.name'] === orchestrator.topic);
   expect(byOutcome(messages)).toEqual({ ok: 4, failed: 1 });
-  const requests = (await otel.points('kafka_fusion.calls')).filter((p) => caller('pipeline')(p) && p.attributes['messaging.destination.name'] === orchestrator.topic);
+  const requests = (await otel.points('kafka_fusion.calls')).filter(
+    (p) => caller('pipeline')(p) && p.attributes['messaging.destination.name'] === orchestrator.topic,
+  );
   expect(byOutcome(requests)).toEqual({ ok: 3, error: 1 });
 });

@@ -57,7 +57,9 @@ describe('wire protocol (docs/protocol.md)', () => {
         const spring = replies.got.find((r) => r !== nest)!;
         expect((spring.headers.kafka_correlationId as Buffer).equals(springId)).toBe(true); // echoed byte for byte
         expect({ partition: spring.partition, value: spring.value!.toString() }).toEqual({ partition: 1, value: '3' });
-        expect(dlq.got[0]!.text[DEAD_LETTER_HEADERS.reason]).toBe(`kafka_replyPartition 7 is not a partition of "${replyTopic}" (it has 3); nothing was written to it`);
+        expect(dlq.got[0]!.text[DEAD_LETTER_HEADERS.reason]).toBe(
+          `kafka_replyPartition 7 is not a partition of "${replyTopic}" (it has 3); nothing was written to it`,
+        );
       });
     } finally {
       await deleteTopics([replyTopic]);

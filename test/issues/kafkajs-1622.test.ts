@@ -43,7 +43,8 @@ test(`one long-lived responder answers ${CALLS} sequential calls, each on a retu
     if (answer !== i * i) failures.push(`call ${i}: ${String(answer)}`);
     // Make sure the previous return topic is really gone before the next reply.
     await waitFor(async () => (await ephemeralTopicsOnBroker()).length === 0, `return topic of call ${i} deleted`, 30000, 20);
-    if ((i + 1) % 250 === 0) console.log(`kafkajs-1622: ${i + 1}/${CALLS} calls, ${failures.length} failed, ${Math.round((Date.now() - started) / (i + 1))} ms per call`);
+    if ((i + 1) % 250 === 0)
+      console.log(`kafkajs-1622: ${i + 1}/${CALLS} calls, ${failures.length} failed, ${Math.round((Date.now() - started) / (i + 1))} ms per call`);
   }
   expect(failures).toEqual([]);
   expect(svc.outputs).toHaveLength(CALLS);

@@ -16,10 +16,19 @@ const ROOT = path.join(__dirname, '..', '..');
 
 /** The examples docs/security.md shows, by the command it says prints them. */
 const DOCUMENTED: [string, AclNeeds][] = [
-  ['kafka-fusion acls reactor --principal User:stock --main-topic stock --group stock-svc --reply-mode none --no-sweep', { role: 'reactor', mainTopic: 'stock', groupId: 'stock-svc', replyMode: 'none', sweeps: false }],
-  ['kafka-fusion acls reactor --principal User:orders --main-topic orders --group orders-svc --calls stock price', { role: 'reactor', mainTopic: 'orders', groupId: 'orders-svc', calls: ['stock', 'price'] }],
+  [
+    'kafka-fusion acls reactor --principal User:stock --main-topic stock --group stock-svc --reply-mode none --no-sweep',
+    { role: 'reactor', mainTopic: 'stock', groupId: 'stock-svc', replyMode: 'none', sweeps: false },
+  ],
+  [
+    'kafka-fusion acls reactor --principal User:orders --main-topic orders --group orders-svc --calls stock price',
+    { role: 'reactor', mainTopic: 'orders', groupId: 'orders-svc', calls: ['stock', 'price'] },
+  ],
   ['kafka-fusion acls pipeline --principal User:api --calls orders', { role: 'pipeline', calls: ['orders'] }],
-  ['kafka-fusion acls pipeline --principal User:api --calls orders --reply-mode instance --reply-topic api-1.replies', { role: 'pipeline', calls: ['orders'], replyMode: 'instance', replyTopic: 'api-1.replies' }],
+  [
+    'kafka-fusion acls pipeline --principal User:api --calls orders --reply-mode instance --reply-topic api-1.replies',
+    { role: 'pipeline', calls: ['orders'], replyMode: 'instance', replyTopic: 'api-1.replies' },
+  ],
 ];
 
 test('docs/security.md shows, under each command, the table requiredAcls gives', () => {
@@ -54,7 +63,10 @@ test('a caller in ephemeral or instance mode may create, read and delete return 
   expect(operator.some((g) => g.operations.includes('Create') || g.operations.includes('Delete'))).toBe(false);
   // A sweeper asked for on top needs Delete and Describe on the prefix.
   const sweeping = requiredAcls({ role: 'pipeline', replyMode: 'instance', replyTopic: 'api-1.replies', sweeps: true });
-  expect(sweeping.filter((g) => g.pattern === 'prefixed').map((g) => `${g.resourceType} ${g.operations.join(',')}`)).toEqual(['topic Delete,Describe', 'group Describe']);
+  expect(sweeping.filter((g) => g.pattern === 'prefixed').map((g) => `${g.resourceType} ${g.operations.join(',')}`)).toEqual([
+    'topic Delete,Describe',
+    'group Describe',
+  ]);
 });
 
 test('one grant per resource: an orchestrator’s prefix holds the union of answering and calling', () => {
@@ -83,8 +95,11 @@ test('kafka-acls commands: one per resource, prefixed where the grant is', () =>
 test('the CLI prints the same commands, and a missing field as a clear error', async () => {
   const run = (...args: string[]) =>
     new Promise<{ code: number; out: string; err: string }>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], { cwd: ROOT, timeout: 60000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args],
+        { cwd: ROOT, timeout: 60000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
       ),
     );
   const ok = await run('acls', 'pipeline', '--principal', 'User:api', '--calls', 'orders', '--brokers', 'kafka-1:9093');
@@ -101,12 +116,22 @@ describe('kafkajs authorization failures', () => {
   const refused = (type: string) => Object.assign(new Error('refused'), { type, retriable: false });
 
   test('become AuthorizationErrors naming the operation asked for the kind of resource refused', () => {
-    const asked = { topic: { operation: 'Write', resource: 'orders', pattern: 'literal' as const }, group: { operation: 'Read', resource: 'g', pattern: 'literal' as const } };
-    expect(authorizationError(kafka, refused('TOPIC_AUTHORIZATION_FAILED'), asked)).toMatchObject({ operation: 'Write', resourceType: 'topic', resource: 'orders', principal: 'User:api' });
+    const asked = {
+      topic: { operation: 'Write', resource: 'orders', pattern: 'literal' as const },
+      group: { operation: 'Read', resource: 'g', pattern: 'literal' as const },
+    };
+    expect(authorizationError(kafka, refused('TOPIC_AUTHORIZATION_FAILED'), asked)).toMatchObject({
+      operation: 'Write',
+      resourceType: 'topic',
+      resource: 'orders',
+      principal: 'User:api',
+    });
     expect(authorizationError(kafka, refused('GROUP_AUTHORIZATION_FAILED'), asked)).toMatchObject({ operation: 'Read', resourceType: 'group', resource: 'g' });
     // Inside kafkajs's retry wrapper, and inside createTopics's aggregate of per-topic errors.
     const wrapped = Object.assign(new Error('retries exceeded'), { originalError: refused('TOPIC_AUTHORIZATION_FAILED') });
-    const aggregate = Object.assign(new Error('Topic creation errors'), { errors: [Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED', topic: 'a' })] });
+    const aggregate = Object.assign(new Error('Topic creation errors'), {
+      errors: [Object.assign(new Error('x'), { type: 'TOPIC_AUTHORIZATION_FAILED', topic: 'a' })],
+    });
     expect(authorizationError(kafka, wrapped, asked)).toBeInstanceOf(AuthorizationError);
     expect(errorTypes(aggregate)).toEqual(['TOPIC_AUTHORIZATION_FAILED']);
     expect(authorizationError(kafka, aggregate, asked)).toBeInstanceOf(AuthorizationError);

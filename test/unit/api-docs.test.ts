@@ -15,8 +15,11 @@ test('docs/api matches the code: regenerated, it is the same, and TypeDoc warns 
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-api-'));
   try {
     const result = await new Promise<{ code: number; output: string }>((resolve) =>
-      execFile(path.join(ROOT, 'node_modules', '.bin', 'typedoc'), ['--out', out, '--logLevel', 'Warn'], { cwd: ROOT, timeout: 100_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+      execFile(
+        path.join(ROOT, 'node_modules', '.bin', 'typedoc'),
+        ['--out', out, '--logLevel', 'Warn'],
+        { cwd: ROOT, timeout: 100_000 },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, output: stdout + stderr }),
       ),
     );
     expect({ code: result.code, output: result.output.trim() }).toEqual({ code: 0, output: '' });

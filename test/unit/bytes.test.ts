@@ -14,7 +14,7 @@ const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
 
 describe('strict UTF-8', () => {
   test.each<[string, string, number]>([
-    ['the issue\'s binary key', 'ff fe 80 6b c3 28', 0],
+    ["the issue's binary key", 'ff fe 80 6b c3 28', 0],
     ['a lone continuation byte', '61 80', 1],
     ['a truncated 2-byte character', '61 62 c3', 2],
     ['an overlong slash', '2f c0 af', 1],
@@ -26,7 +26,9 @@ describe('strict UTF-8', () => {
     const b = hex(bytes);
     expect(utf8(b)).toBeUndefined();
     expect(firstInvalidByte(b)).toBe(offset);
-    expect(() => utf8OrRefuse(b, 'the key')).toThrow(new ProtocolError(`the key is not valid UTF-8 (first invalid byte at offset ${offset} of ${b.length}); it was not altered, it was refused`));
+    expect(() => utf8OrRefuse(b, 'the key')).toThrow(
+      new ProtocolError(`the key is not valid UTF-8 (first invalid byte at offset ${offset} of ${b.length}); it was not altered, it was refused`),
+    );
   });
 
   test.each<[string, string]>([
@@ -68,7 +70,9 @@ describe('strict UTF-8', () => {
   test('the JSON codec and the envelope refuse what is not UTF-8; JSON null is named as null', () => {
     const data = hex('7b 22 64 61 74 61 22 3a 22 ff fe c3 28 ed a0 80 22 7d'); // {"data":"<the issue's bytes>"}
     expect(() => JSON_CODEC.decode(data)).toThrow('the value is not valid UTF-8 (first invalid byte at offset 9 of 18)');
-    expect(() => decodeRequest(data)).toThrow(new ProtocolError('request is not valid UTF-8 (first invalid byte at offset 9 of 18); it was not altered, it was refused'));
+    expect(() => decodeRequest(data)).toThrow(
+      new ProtocolError('request is not valid UTF-8 (first invalid byte at offset 9 of 18); it was not altered, it was refused'),
+    );
     expect(() => decodeRequest(Buffer.from('null'))).toThrow(new ProtocolError('request must be a JSON object, got null'));
     expect(() => decodeRequest(Buffer.from('"x"'))).toThrow(new ProtocolError('request must be a JSON object, got a string'));
   });
@@ -77,7 +81,14 @@ describe('strict UTF-8', () => {
 describe('headers as they came', () => {
   const binary = hex('00 ff 10 80');
   // kafkajs gives a repeated name as an array, a header with no value as null.
-  const raw = { tenant: Buffer.from('acme'), bin: binary, repeated: [Buffer.from('one'), hex('ff')], empty: null, kafka_replyTopic: Buffer.from('t'), 'kafka-fusion.deadline': Buffer.from('1') };
+  const raw = {
+    tenant: Buffer.from('acme'),
+    bin: binary,
+    repeated: [Buffer.from('one'), hex('ff')],
+    empty: null,
+    kafka_replyTopic: Buffer.from('t'),
+    'kafka-fusion.deadline': Buffer.from('1'),
+  };
 
   test('travelling headers are byte-exact copies (every value of a repeated name, in order); protocol headers stay behind', () => {
     const out = travellingHeaders(raw);
@@ -102,7 +113,9 @@ describe('headers as they came', () => {
     const m = { key: hex('ff fe 80 6b c3 28'), headers: headersView(raw) };
     expect(headerText(m, 'tenant')).toBe('acme');
     expect(headerText(m, 'missing')).toBeUndefined();
-    expect(() => headerText(m, 'bin')).toThrow(new ProtocolError('header bin is not valid UTF-8 (first invalid byte at offset 1 of 4); it was not altered, it was refused'));
+    expect(() => headerText(m, 'bin')).toThrow(
+      new ProtocolError('header bin is not valid UTF-8 (first invalid byte at offset 1 of 4); it was not altered, it was refused'),
+    );
     expect(() => keyText(m)).toThrow(ProtocolError);
     expect(keyText({ key: Buffer.from('order-7') })).toBe('order-7');
     expect(keyText({ key: null })).toBeNull();

@@ -1,7 +1,12 @@
 /** ActiveCalls: the one deadline of a call, with its retries. */
 import { ActiveCalls, type CallOutcome } from '../../src/kafka/calls';
 
-const outcome = { result: 1, correlationId: 'c', returnTopic: 't', timings: { createTopicMs: 0, joinMs: 0, roundTripMs: 0, totalMs: 0, retries: 0 } } satisfies CallOutcome<number>;
+const outcome = {
+  result: 1,
+  correlationId: 'c',
+  returnTopic: 't',
+  timings: { createTopicMs: 0, joinMs: 0, roundTripMs: 0, totalMs: 0, retries: 0 },
+} satisfies CallOutcome<number>;
 
 test("a call's deadline is never later than notAfter, however long its timeout (a dependency is not told a later deadline than its caller's)", async () => {
   const calls = new ActiveCalls();

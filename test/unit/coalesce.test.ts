@@ -5,7 +5,9 @@ import type { OutboundMessage } from '../../src/kafka/producer';
 function fakeProducer() {
   const sends: { topic: string; values: string[]; settle: (e?: unknown) => void }[] = [];
   const sendBatch = (topic: string, messages: OutboundMessage[]) =>
-    new Promise<void>((resolve, reject) => sends.push({ topic, values: messages.map((m) => String(m.value)), settle: (e) => (e === undefined ? resolve() : reject(e)) }));
+    new Promise<void>((resolve, reject) =>
+      sends.push({ topic, values: messages.map((m) => String(m.value)), settle: (e) => (e === undefined ? resolve() : reject(e)) }),
+    );
   return { sends, sendBatch };
 }
 
@@ -36,7 +38,14 @@ describe('CoalescingSender', () => {
   test('a batch is cut before it passes maxBatchBytes; a message larger than that goes alone', async () => {
     const p = fakeProducer();
     const c = new CoalescingSender(p.sendBatch, { maxBatchBytes: 10, splitOn: () => false });
-    const all = [c.send('t', msg('0')), c.send('t', msg('aaaa')), c.send('t', msg('bbbb')), c.send('t', msg('cccc')), c.send('t', msg('x'.repeat(50))), c.send('t', msg('d'))];
+    const all = [
+      c.send('t', msg('0')),
+      c.send('t', msg('aaaa')),
+      c.send('t', msg('bbbb')),
+      c.send('t', msg('cccc')),
+      c.send('t', msg('x'.repeat(50))),
+      c.send('t', msg('d')),
+    ];
     for (let i = 0; i < 5; i++) {
       p.sends[i]!.settle();
       await flush();
@@ -50,7 +59,12 @@ describe('CoalescingSender', () => {
     const tooLarge = new Error('too large');
     const c = new CoalescingSender(p.sendBatch, { maxBatchBytes: 1000, splitOn: (e) => e === tooLarge });
     const head = c.send('t', msg('head'));
-    const batch = [c.send('t', msg('ok')), c.send('t', msg('huge'))].map((s) => s.then(() => 'sent', (e: Error) => e.message));
+    const batch = [c.send('t', msg('ok')), c.send('t', msg('huge'))].map((s) =>
+      s.then(
+        () => 'sent',
+        (e: Error) => e.message,
+      ),
+    );
     p.sends[0]!.settle(new Error('broker away'));
     await expect(head).rejects.toThrow('broker away');
     await flush();

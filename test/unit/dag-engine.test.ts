@@ -1,4 +1,15 @@
-import { appendResults, buildPlan, DagRunFailure, injectArgs, prependResults, runPlan, type CallNode, type DepsMap, type PlanNode, type RunResult } from '../../src/dag';
+import {
+  appendResults,
+  buildPlan,
+  DagRunFailure,
+  injectArgs,
+  prependResults,
+  runPlan,
+  type CallNode,
+  type DepsMap,
+  type PlanNode,
+  type RunResult,
+} from '../../src/dag';
 import { DagCycleError, DagRunError, DagValidationError, UnknownDependencyError } from '../../src/errors';
 
 /** A callNode whose calls stay pending until the test settles them: no timers, no sleeps. */
@@ -63,9 +74,17 @@ describe('buildPlan: validation with errors that say what is wrong', () => {
     ['a dep named twice', { y: { topic: 't', args: [] }, x: { topic: 't', args: [], deps: ['y', 'y'] } }, 'node "x": deps name a node twice'],
     ['an argIn that is not a function', { x: { topic: 't', args: [], argIn: 'cons' } }, 'node "x": argIn must be a function, got string'],
     ['an unknown reply mode', { x: { topic: 't', args: [], replyMode: 'shared' } }, `node "x": replyMode must be 'ephemeral' or 'instance', got "shared"`],
-    ['a codec that is not one', { x: { topic: 't', args: [], codec: { contentType: 'application/x' } } }, 'node "x": codec encode and decode must be functions'],
+    [
+      'a codec that is not one',
+      { x: { topic: 't', args: [], codec: { contentType: 'application/x' } } },
+      'node "x": codec encode and decode must be functions',
+    ],
     ['an unknown wire format', { x: { topic: 't', args: [], wire: 'xml' } }, `node "x": wire must be 'envelope' or 'headers', got "xml"`],
-    ['the envelope with another codec', { x: { topic: 't', args: [], wire: 'envelope', codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 } } }, `node "x": wire 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'`],
+    [
+      'the envelope with another codec',
+      { x: { topic: 't', args: [], wire: 'envelope', codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 } } },
+      `node "x": wire 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'`,
+    ],
   ])('rejects %s, naming the node', (_what, input, message) => {
     let error: unknown;
     try {
@@ -138,7 +157,12 @@ describe('buildPlan: validation with errors that say what is wrong', () => {
   });
 
   test('the order puts every node after its deps, whatever the key order', () => {
-    const plan = buildPlan({ d: { topic: 't', args: [], deps: ['c', 'b'] }, c: { topic: 't', args: [], deps: ['a'] }, b: { topic: 't', args: [], deps: ['a'] }, a: { topic: 't', args: [] } });
+    const plan = buildPlan({
+      d: { topic: 't', args: [], deps: ['c', 'b'] },
+      c: { topic: 't', args: [], deps: ['a'] },
+      b: { topic: 't', args: [], deps: ['a'] },
+      a: { topic: 't', args: [] },
+    });
     const pos = (id: string) => plan.order.indexOf(id);
     expect(plan.order).toHaveLength(4);
     expect(pos('a')).toBeLessThan(pos('b'));
@@ -170,7 +194,15 @@ describe('argIn: injecting dependency results', () => {
 
   test('the default appends results in the order of deps (fusion-clj conj)', () => {
     const plan = buildPlan({ x: { topic: 't', args: [] }, y: { topic: 't', args: [] }, z: { topic: 't', args: ['own'], deps: ['y', 'x'] } });
-    expect(injectArgs(plan.nodes.get('z')!, new Map<string, unknown>([['x', 'X'], ['y', 'Y']]))).toEqual(['own', 'Y', 'X']);
+    expect(
+      injectArgs(
+        plan.nodes.get('z')!,
+        new Map<string, unknown>([
+          ['x', 'X'],
+          ['y', 'Y'],
+        ]),
+      ),
+    ).toEqual(['own', 'Y', 'X']);
     expect(appendResults([1], [2, 3])).toEqual([1, 2, 3]);
     expect(prependResults([1], [2, 3])).toEqual([2, 3, 1]);
   });
@@ -275,7 +307,13 @@ describe('runPlan: ready sets, parallelism, failure', () => {
     await runPlan(buildPlan({}), async () => 1, { onSettled: (r) => seen.push(r) });
     expect(seen).toHaveLength(3);
     // A callback that throws rejects the run with its error.
-    await expect(runPlan(buildPlan({ x: { topic: 't', args: [] } }), async () => 1, { onSettled: () => { throw new RangeError('bad hook'); } })).rejects.toThrow(new RangeError('bad hook'));
+    await expect(
+      runPlan(buildPlan({ x: { topic: 't', args: [] } }), async () => 1, {
+        onSettled: () => {
+          throw new RangeError('bad hook');
+        },
+      }),
+    ).rejects.toThrow(new RangeError('bad hook'));
   });
 
   test('a callNode that throws synchronously fails its node', async () => {

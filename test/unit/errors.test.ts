@@ -1,6 +1,23 @@
 import { isRefusedForGood, isUnknownTopic } from '../../src/kafka/producer';
 import * as errors from '../../src/errors';
-import { CallTimeoutError, ConfigError, DeadlineError, DagCycleError, DagRunError, FusionError, isRetriable, ProtocolError, RemoteError, StateError, TransportError, UnknownDependencyError, UnknownTopicError, DagValidationError, toWireError, AuthorizationError } from '../../src/errors';
+import {
+  CallTimeoutError,
+  ConfigError,
+  DeadlineError,
+  DagCycleError,
+  DagRunError,
+  FusionError,
+  isRetriable,
+  ProtocolError,
+  RemoteError,
+  StateError,
+  TransportError,
+  UnknownDependencyError,
+  UnknownTopicError,
+  DagValidationError,
+  toWireError,
+  AuthorizationError,
+} from '../../src/errors';
 
 const samples: [string, FusionError, boolean][] = [
   ['ConfigError', new ConfigError('a.b', 'bad'), false],
@@ -10,7 +27,7 @@ const samples: [string, FusionError, boolean][] = [
   ['UnknownDependencyError', new UnknownDependencyError('a', 'z'), false],
   ['DagRunError', new DagRunError('n', new Error('x')), true],
   ['CallTimeoutError', new CallTimeoutError({ topic: 't', timeoutMs: 5 }), true],
-  ['DeadlineError', new DeadlineError('main[0]@4: the DAG\'s', 0), false],
+  ['DeadlineError', new DeadlineError("main[0]@4: the DAG's", 0), false],
   ['RemoteError', new RemoteError('t', { name: 'E', message: 'm' }), false],
   ['ProtocolError', new ProtocolError('bad bytes'), false],
   ['TransportError', new TransportError('down', new Error('ECONNREFUSED')), true],
@@ -30,7 +47,9 @@ describe('error hierarchy', () => {
   });
 
   test('every exported error class is covered above', () => {
-    const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof FusionError).map(([k]) => k);
+    const classes = Object.entries(errors)
+      .filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof FusionError)
+      .map(([k]) => k);
     expect(classes.sort()).toEqual(samples.map(([n]) => n).sort());
   });
 
@@ -38,11 +57,18 @@ describe('error hierarchy', () => {
     expect(new CallTimeoutError({ topic: 'svc', timeoutMs: 250, node: 'n1' }).message).toBe('node "n1": no reply from topic "svc" within 250 ms');
     expect(new RemoteError('svc', { name: 'RangeError', message: 'nope' }, 'n1').message).toBe('node "n1" (topic "svc") replied with RangeError: nope');
     expect(new ConfigError('mainTopic', 'missing').message).toBe('mainTopic: missing');
-    expect(new AuthorizationError({ operation: 'Create', resourceType: 'topic', resource: 'kafka-fusion.reply.', pattern: 'prefixed', principal: 'User:api' }, 'to create return topics').message).toBe(
+    expect(
+      new AuthorizationError(
+        { operation: 'Create', resourceType: 'topic', resource: 'kafka-fusion.reply.', pattern: 'prefixed', principal: 'User:api' },
+        'to create return topics',
+      ).message,
+    ).toBe(
       'not authorized: User:api may not Create topics named "kafka-fusion.reply.*" (to create return topics); the broker refused it and trying again will not help. ' +
         'An operator grants it with: kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal User:api --operation Create --topic kafka-fusion.reply. --resource-pattern-type prefixed (see docs/security.md)',
     );
-    expect(new AuthorizationError({ operation: 'Read', resourceType: 'group', resource: 'orders', pattern: 'literal' }).message).toContain("this client's principal may not Read group \"orders\"; ");
+    expect(new AuthorizationError({ operation: 'Read', resourceType: 'group', resource: 'orders', pattern: 'literal' }).message).toContain(
+      'this client\'s principal may not Read group "orders"; ',
+    );
     const late = new DeadlineError("main[0]@4: the DAG's", Date.UTC(2026, 10, 25), new DagRunError('b', new Error('aborted')));
     expect(late.message).toBe(`main[0]@4: the DAG's deadline 2026-11-25T00:00:00.000Z passed (DagRunError: node "b" failed: Error: aborted)`);
     expect(late.deadline).toBe(Date.UTC(2026, 10, 25));
@@ -74,7 +100,9 @@ describe('isUnknownTopic', () => {
 
 describe('isRefusedForGood', () => {
   test('a record the broker refuses as it is (too large...) is for good; a connection error or a gone topic is not', () => {
-    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE' });
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+      type: 'MESSAGE_TOO_LARGE',
+    });
     expect(isRefusedForGood(new TransportError('could not send', Object.assign(new Error('wrapped'), { originalError: tooLarge })))).toBe(true);
     expect(isRefusedForGood(new TransportError('could not send', new Error('connection refused')))).toBe(false);
     expect(isRefusedForGood(Object.assign(new Error('gone'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }))).toBe(false);

@@ -15,7 +15,19 @@ import { toBytes, writableHeaders, type MessageHeaders, type OutboundHeaders } f
 import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
 import { decodeReply, decodeRequest, type RequestEnvelope } from '../../src/protocol/envelope';
 import { INTEROP_HEADERS, isTravellingHeader, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
-import { BARE_JSON, correlationIdText, DEFAULT_ENCODING, decodeRequestMessage, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, replyPartitionOf, type Encoding, type ReplyContent } from '../../src/protocol/wire';
+import {
+  BARE_JSON,
+  correlationIdText,
+  DEFAULT_ENCODING,
+  decodeRequestMessage,
+  encodeReplyMessage,
+  encodeRequestMessage,
+  parseReply,
+  replyContent,
+  replyPartitionOf,
+  type Encoding,
+  type ReplyContent,
+} from '../../src/protocol/wire';
 
 const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
 const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
@@ -59,7 +71,10 @@ const request: fc.Arbitrary<RequestEnvelope> = fc.record(
   { requiredKeys: ['data'] },
 );
 const encoding = fc.constantFrom(...ENCODINGS);
-const outcome: fc.Arbitrary<ReplyContent> = fc.oneof(data.map((result) => ({ result })), fc.record({ name: text, message: fc.string({ unit: 'binary' }) }).map((error) => ({ error })));
+const outcome: fc.Arbitrary<ReplyContent> = fc.oneof(
+  data.map((result) => ({ result })),
+  fc.record({ name: text, message: fc.string({ unit: 'binary' }) }).map((error) => ({ error })),
+);
 
 /** The same bytes: value and headers. */
 function sameParts(a: { value: Buffer | string | null; headers: OutboundHeaders }, b: { value: Buffer | string | null; headers: OutboundHeaders }): boolean {
@@ -103,9 +118,20 @@ test('a valid reply (result or error), in every encoding, reads back as itself a
 // Headers an attacker controls: the protocol's names with any bytes, and others.
 const protocolName = fc.constantFrom(...Object.values(INTEROP_HEADERS), ...Object.values(WIRE_HEADERS));
 // kafkajs gives a repeated name as an array, a header with no value as null (inside an array too).
-const anyHeaderValue = fc.oneof(headerBytes, fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('application/json', 'application/msgpack', 'kafka-fusion.reply.x', '1764100000000', '3'), fc.constant(null), fc.array(fc.option(headerBytes, { nil: null }), { maxLength: 3 }));
+const anyHeaderValue = fc.oneof(
+  headerBytes,
+  fc.string({ unit: 'binary', maxLength: 20 }),
+  fc.constantFrom('application/json', 'application/msgpack', 'kafka-fusion.reply.x', '1764100000000', '3'),
+  fc.constant(null),
+  fc.array(fc.option(headerBytes, { nil: null }), { maxLength: 3 }),
+);
 const anyHeaders: fc.Arbitrary<MessageHeaders> = fc.dictionary(fc.oneof(protocolName, userHeaderName), anyHeaderValue, { maxKeys: 6 });
-const anyValue = fc.oneof(fc.constant(null), headerBytes, fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), data.map((d) => Buffer.from(JSON.stringify(d))));
+const anyValue = fc.oneof(
+  fc.constant(null),
+  headerBytes,
+  fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+  data.map((d) => Buffer.from(JSON.stringify(d))),
+);
 
 /** A JSON decode that succeeded was given UTF-8 (or nothing): bytes are never repaired into text. */
 function neverRepaired(value: Buffer | null, readAs: Encoding): void {
@@ -138,7 +164,11 @@ test('random replies: routed, or refused with a typed error; decoding their payl
 });
 
 type Mutation = { at: number; kind: 'flip' | 'insert' | 'delete' | 'truncate'; byte: number };
-const mutation: fc.Arbitrary<Mutation> = fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate'), byte: fc.integer({ min: 0, max: 255 }) });
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  at: fc.nat(),
+  kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate'),
+  byte: fc.integer({ min: 0, max: 255 }),
+});
 
 function mutate(bytes: Buffer | null, m: Mutation): Buffer | null {
   if (bytes === null || bytes.length === 0) return m.kind === 'insert' ? Buffer.from([m.byte]) : bytes;
@@ -151,34 +181,49 @@ function mutate(bytes: Buffer | null, m: Mutation): Buffer | null {
 
 test('mutations of valid requests and replies (value bytes, header bytes, a header dropped): typed errors only, nothing repaired', async () => {
   await fc.assert(
-    fc.asyncProperty(request, text, outcome, encoding, userHeaders, fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.nat(), fc.option(mutation), fc.boolean(), async (req, id, out, enc, headers, ms, pick, headerMutation, drop) => {
-      for (const parts of [await encodeRequestMessage(req, enc, headers), await encodeReplyMessage(id, out, enc, headers)]) {
-        const value = ms.reduce<Buffer | null>((b, m) => mutate(b, m), bytesOf(parts.value));
-        const read = { ...asRead(parts.headers) } as Record<string, Buffer | Buffer[] | undefined>;
-        const names = Object.keys(read);
-        if (names.length > 0) {
-          const name = names[pick % names.length]!;
-          if (drop) delete read[name];
-          else if (headerMutation) read[name] = mutate(read[name] as Buffer, headerMutation) ?? Buffer.alloc(0);
+    fc.asyncProperty(
+      request,
+      text,
+      outcome,
+      encoding,
+      userHeaders,
+      fc.array(mutation, { minLength: 1, maxLength: 3 }),
+      fc.nat(),
+      fc.option(mutation),
+      fc.boolean(),
+      async (req, id, out, enc, headers, ms, pick, headerMutation, drop) => {
+        for (const parts of [await encodeRequestMessage(req, enc, headers), await encodeReplyMessage(id, out, enc, headers)]) {
+          const value = ms.reduce<Buffer | null>((b, m) => mutate(b, m), bytesOf(parts.value));
+          const read = { ...asRead(parts.headers) } as Record<string, Buffer | Buffer[] | undefined>;
+          const names = Object.keys(read);
+          if (names.length > 0) {
+            const name = names[pick % names.length]!;
+            if (drop) delete read[name];
+            else if (headerMutation) read[name] = mutate(read[name] as Buffer, headerMutation) ?? Buffer.alloc(0);
+          }
+          const r = await typedOnly(() => decodeRequestMessage(value, read, msgpack));
+          if (r.ok) neverRepaired(value, r.value.encoding);
+          const reply = await typedOnly(() => parseReply(value, read));
+          if (reply.ok) await typedOnly(() => replyContent(reply.value, enc.codec));
         }
-        const r = await typedOnly(() => decodeRequestMessage(value, read, msgpack));
-        if (r.ok) neverRepaired(value, r.value.encoding);
-        const reply = await typedOnly(() => parseReply(value, read));
-        if (reply.ok) await typedOnly(() => replyContent(reply.value, enc.codec));
-      }
-    }),
+      },
+    ),
     { numRuns: RUNS.mutations },
   );
 });
 
 test('interop headers: a reply partition is a partition number or a typed error; a correlation id is named in text or in a hex that gives its bytes back', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.oneof(headerBytes, fc.string({ unit: 'binary', maxLength: 12 }), fc.integer({ min: 0, max: 0x7fffffff }).map(String)), headerBytes, async (partition, id) => {
-      const r = await typedOnly(() => replyPartitionOf(partition));
-      if (r.ok) expect(Number.isInteger(r.value) && r.value! >= 0 && r.value! <= 0x7fffffff).toBe(true);
-      const named = correlationIdText(id);
-      expect(named === id.toString('latin1') ? id.every((b) => b >= 0x20 && b <= 0x7e) : Buffer.from(named, 'hex').equals(id)).toBe(true);
-    }),
+    fc.asyncProperty(
+      fc.oneof(headerBytes, fc.string({ unit: 'binary', maxLength: 12 }), fc.integer({ min: 0, max: 0x7fffffff }).map(String)),
+      headerBytes,
+      async (partition, id) => {
+        const r = await typedOnly(() => replyPartitionOf(partition));
+        if (r.ok) expect(Number.isInteger(r.value) && r.value! >= 0 && r.value! <= 0x7fffffff).toBe(true);
+        const named = correlationIdText(id);
+        expect(named === id.toString('latin1') ? id.every((b) => b >= 0x20 && b <= 0x7e) : Buffer.from(named, 'hex').equals(id)).toBe(true);
+      },
+    ),
     { numRuns: RUNS.interop },
   );
 });
@@ -186,16 +231,26 @@ test('interop headers: a reply partition is a partition number or a typed error;
 test('headers copied (dead letters) and travelling are byte-exact, every value of a repeated name included (a null value, which kafkajs cannot write, as empty)', () => {
   const written = (v: Buffer | null) => v ?? Buffer.alloc(0);
   fc.assert(
-    fc.property(fc.dictionary(fc.oneof(userHeaderName, fc.constantFrom('__proto__', 'kafka_replyTopic', 'kafka-fusion.deadline')), fc.oneof(fc.option(headerBytes, { nil: null }), fc.array(fc.option(headerBytes, { nil: null }), { minLength: 1, maxLength: 3 }))), (headers) => {
-      const out = asRead(writableHeaders(headers)) as Record<string, Buffer | Buffer[]>;
-      expect(Object.keys(out)).toEqual(Object.keys(headers));
-      // Travelling: the same copies, less the protocol's names (and __x__ type hints, __proto__ among them).
-      expect(Object.keys(travellingHeaders(headers))).toEqual(Object.keys(headers).filter(isTravellingHeader));
-      for (const [k, v] of Object.entries(headers)) {
-        const got = out[k]!;
-        expect(Array.isArray(v) ? Array.isArray(got) && got.length === v.length && got.every((g, i) => g.equals(written(v[i]!))) : (got as Buffer).equals(written(v))).toBe(true);
-      }
-    }),
+    fc.property(
+      fc.dictionary(
+        fc.oneof(userHeaderName, fc.constantFrom('__proto__', 'kafka_replyTopic', 'kafka-fusion.deadline')),
+        fc.oneof(fc.option(headerBytes, { nil: null }), fc.array(fc.option(headerBytes, { nil: null }), { minLength: 1, maxLength: 3 })),
+      ),
+      (headers) => {
+        const out = asRead(writableHeaders(headers)) as Record<string, Buffer | Buffer[]>;
+        expect(Object.keys(out)).toEqual(Object.keys(headers));
+        // Travelling: the same copies, less the protocol's names (and __x__ type hints, __proto__ among them).
+        expect(Object.keys(travellingHeaders(headers))).toEqual(Object.keys(headers).filter(isTravellingHeader));
+        for (const [k, v] of Object.entries(headers)) {
+          const got = out[k]!;
+          expect(
+            Array.isArray(v)
+              ? Array.isArray(got) && got.length === v.length && got.every((g, i) => g.equals(written(v[i]!)))
+              : (got as Buffer).equals(written(v)),
+          ).toBe(true);
+        }
+      },
+    ),
     { numRuns: RUNS.travelling },
   );
 });

@@ -29,12 +29,23 @@ test('by default (warn) a retried request error is not written; a real error is,
 test('at debug, a retried request error is a debug line', () => {
   const { lines, log } = capture('debug');
   log.namespace('Connection').error('Response JoinGroup(key: 11, version: 5)', { error: 'The coordinator is not aware of this member' });
-  expect(lines).toEqual([['debug', { namespace: 'Connection', error: 'The coordinator is not aware of this member' }, 'Response JoinGroup(key: 11, version: 5)']]);
+  expect(lines).toEqual([
+    ['debug', { namespace: 'Connection', error: 'The coordinator is not aware of this member' }, 'Response JoinGroup(key: 11, version: 5)'],
+  ]);
 });
 
 test('a logger that throws does not break the client; a logger without the four methods is a ConfigError', () => {
-  const throwing = { error: () => { throw new Error('disk full'); }, warn: () => undefined, info: () => undefined, debug: () => undefined };
+  const throwing = {
+    error: () => {
+      throw new Error('disk full');
+    },
+    warn: () => undefined,
+    info: () => undefined,
+    debug: () => undefined,
+  };
   const log = createKafka(resolveConnection({ brokers: ['127.0.0.1:1'], logger: throwing })).logger();
   expect(() => log.namespace('Consumer').error('Crash', {})).not.toThrow();
-  expect(() => resolveConnection({ logger: { error: () => undefined } as never }, 'connection.')).toThrow(new ConfigError('connection.logger', 'must have error, warn, info and debug methods (a pino logger, or console)'));
+  expect(() => resolveConnection({ logger: { error: () => undefined } as never }, 'connection.')).toThrow(
+    new ConfigError('connection.logger', 'must have error, warn, info and debug methods (a pino logger, or console)'),
+  );
 });

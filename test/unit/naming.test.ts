@@ -1,4 +1,12 @@
-import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime, isAllowedTopic, isValidTopicName, newEphemeralTopic } from '../../src/kafka/naming';
+import {
+  compileTopicRules,
+  defaultDeadLetterTopic,
+  EPHEMERAL_TOPIC_PREFIX,
+  ephemeralTopicTime,
+  isAllowedTopic,
+  isValidTopicName,
+  newEphemeralTopic,
+} from '../../src/kafka/naming';
 
 describe('return-topic allow-list', () => {
   const rules = compileTopicRules([EPHEMERAL_TOPIC_PREFIX, /^replies\.[a-z]+$/]);
@@ -49,8 +57,10 @@ describe('ephemeral topic names carry their birth time', () => {
     expect(ephemeralTopicTime('kafka-fusion.reply.01a21081-9105-764f-b996-33d9d030514f')).toBe(0x01a210819105);
   });
 
-  test.each(['kafka-fusion.reply.kcat-123', 'kafka-fusion.reply.01a21081-9105-464f-b996-33d9d030514f', 'other.01a21081-9105-764f-b996-33d9d030514f', 'kafka-fusion.reply.01a21081-9105-764f-b996-33d9d030514f.x'])(
-    'not <prefix><uuid v7>, so never swept: %s',
-    (name) => expect(ephemeralTopicTime(name)).toBeUndefined(),
-  );
+  test.each([
+    'kafka-fusion.reply.kcat-123',
+    'kafka-fusion.reply.01a21081-9105-464f-b996-33d9d030514f',
+    'other.01a21081-9105-764f-b996-33d9d030514f',
+    'kafka-fusion.reply.01a21081-9105-764f-b996-33d9d030514f.x',
+  ])('not <prefix><uuid v7>, so never swept: %s', (name) => expect(ephemeralTopicTime(name)).toBeUndefined());
 });

@@ -34,7 +34,11 @@ describe('Reactor options', () => {
     ['an invalid main topic', { ...base, mainTopic: 'has space' }, 'mainTopic: must be a valid Kafka topic name, got "has space"'],
     ['no group', { mainTopic: 't' }, 'groupId: must be a non-empty string'],
     ['a zero timeout', { ...base, callTimeoutMs: 0 }, 'callTimeoutMs: must be a positive number, got 0'],
-    ['a callTimeoutMs longer than a timer can wait', { ...base, callTimeoutMs: 2 ** 31 }, 'callTimeoutMs: must be at most 2147483647 ms (about 24.8 days), got 2147483648'],
+    [
+      'a callTimeoutMs longer than a timer can wait',
+      { ...base, callTimeoutMs: 2 ** 31 },
+      'callTimeoutMs: must be at most 2147483647 ms (about 24.8 days), got 2147483648',
+    ],
     ['a fractional spareReturnTopics', { ...base, spareReturnTopics: 1.5 }, 'spareReturnTopics: must be a whole number, got 1.5'],
     ['a zero messageTimeoutMs', { ...base, messageTimeoutMs: 0 }, 'messageTimeoutMs: must be a positive number, got 0'],
     ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],
@@ -43,9 +47,17 @@ describe('Reactor options', () => {
     ['a negative sweep interval', { ...base, sweepIntervalMs: -1 }, 'sweepIntervalMs: must be a number >= 0, got -1'],
     ['an invalid dead-letter topic', { ...base, deadLetterTopic: 'a b' }, 'deadLetterTopic: must be a valid Kafka topic name, got "a b"'],
     ['an allow-list that is not a list', { ...base, returnTopicAllowList: 'kafka-fusion.' }, 'returnTopicAllowList: must be an array'],
-    ['an allow-list with an empty prefix (would allow every topic)', { ...base, returnTopicAllowList: [''] }, 'returnTopicAllowList: must be an array of topic prefixes (non-empty strings) and RegExps'],
+    [
+      'an allow-list with an empty prefix (would allow every topic)',
+      { ...base, returnTopicAllowList: [''] },
+      'returnTopicAllowList: must be an array of topic prefixes (non-empty strings) and RegExps',
+    ],
     ['interopHeaders that is not a boolean', { ...base, interopHeaders: 'yes' }, 'interopHeaders: must be true or false, got "yes"'],
-    ['a codec given with the envelope format', { ...base, codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 }, wire: 'envelope' }, "wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'"],
+    [
+      'a codec given with the envelope format',
+      { ...base, codec: { contentType: 'application/msgpack', encode: () => '', decode: () => 1 }, wire: 'envelope' },
+      "wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'",
+    ],
   ])('%s is a ConfigError naming the option', (_what, input, message) => {
     expect(() => resolveReactorOptions(input as never)).toThrow(new ConfigError('x', 'y').constructor as typeof ConfigError);
     expect(() => resolveReactorOptions(input as never)).toThrow(message);
@@ -70,7 +82,12 @@ describe('Reactor options', () => {
     expect(els.status).toBe('idle');
     await els.shutdown();
     expect(completed).toBe(true);
-    await expect(els.start(() => undefined, () => 1)).rejects.toThrow(StateError);
+    await expect(
+      els.start(
+        () => undefined,
+        () => 1,
+      ),
+    ).rejects.toThrow(StateError);
   });
 });
 
@@ -108,13 +125,17 @@ describe('unknown option names', () => {
   test('a Pipeline, a Reactor and a connection refuse an unknown option, naming the closest known one', () => {
     expect(() => new Pipeline({ timeoutMs: 5000 } as never)).toThrow(/^timeoutMs: is not an option; did you mean requestTimeoutMs\? \(known: /);
     expect(() => elements({ mainTopic: 'm', groupId: 'g', callTimeout: 5 } as never)).toThrow(/^callTimeout: is not an option; did you mean callTimeoutMs\?/);
-    expect(() => new Pipeline({ connection: { broker: ['127.0.0.1:9092'] } as never })).toThrow(/^connection\.broker: is not an option; did you mean connection\.brokers\?/);
+    expect(() => new Pipeline({ connection: { broker: ['127.0.0.1:9092'] } as never })).toThrow(
+      /^connection\.broker: is not an option; did you mean connection\.brokers\?/,
+    );
     expect(() => new Pipeline({ zzzzzz: 1 } as never)).toThrow(/^zzzzzz: is not an option \(known: /);
   });
 
   test('the check names the option with its path and the closest known one', async () => {
     const { checkKnownOptions } = await import('../../src/known-options');
-    expect(() => checkKnownOptions({ timeout: 1 }, ['key', 'timeoutMs'], 'options.')).toThrow('options.timeout: is not an option; did you mean options.timeoutMs? (known: key, timeoutMs)');
+    expect(() => checkKnownOptions({ timeout: 1 }, ['key', 'timeoutMs'], 'options.')).toThrow(
+      'options.timeout: is not an option; did you mean options.timeoutMs? (known: key, timeoutMs)',
+    );
     expect(() => checkKnownOptions({ key: 1, timeoutMs: 2 }, ['key', 'timeoutMs'])).not.toThrow();
   });
 });
@@ -137,9 +158,17 @@ describe('connection security options', () => {
       expect(c.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: 's3cret-in-env' });
       expect(c.tls).toBe(true);
     });
-    env({ KAFKA_SASL_MECHANISM: 'gssapi' }, () => expect(() => resolveConnection({})).toThrow(/^KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512/));
-    env({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' }, () => expect(() => resolveConnection({})).toThrow('KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too'));
-    env({ KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' }, () => expect(() => resolveConnection({})).toThrow(/^KAFKA_TLS_CA_FILE: cannot read \/nonexistent\/ca\.pem/));
+    env({ KAFKA_SASL_MECHANISM: 'gssapi' }, () =>
+      expect(() => resolveConnection({})).toThrow(/^KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512/),
+    );
+    env({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' }, () =>
+      expect(() => resolveConnection({})).toThrow(
+        'KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set too',
+      ),
+    );
+    env({ KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' }, () =>
+      expect(() => resolveConnection({})).toThrow(/^KAFKA_TLS_CA_FILE: cannot read \/nonexistent\/ca\.pem/),
+    );
     let message = '';
     try {
       resolveConnection({ sasl: { mechanism: 'plain', username: '', password: 'p4ss-w0rd' } }, 'connection.');
@@ -147,7 +176,9 @@ describe('connection security options', () => {
       message = (e as Error).message;
     }
     expect(message).toBe('connection.sasl.username: must be a non-empty string for plain');
-    expect(() => resolveConnection({ sasl: { mechanism: 'oauthbearer' } as never })).toThrow('sasl.oauthBearerProvider: must be a function resolving to { value: token }');
+    expect(() => resolveConnection({ sasl: { mechanism: 'oauthbearer' } as never })).toThrow(
+      'sasl.oauthBearerProvider: must be a function resolving to { value: token }',
+    );
     expect(resolveConnection({ sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 't' }) } }).sasl!.mechanism).toBe('oauthbearer');
   });
 });
@@ -156,9 +187,13 @@ describe('replyTopic (an operator-made instance reply topic)', () => {
   test('is taken in instance mode, and refused elsewhere or as a bad name, naming why', () => {
     expect(resolvePipelineOptions({ replyMode: 'instance', replyTopic: 'api-1.replies' }).replyTopic).toBe('api-1.replies');
     expect(resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyMode: 'instance', replyTopic: 'orders-1.replies' }).replyTopic).toBe('orders-1.replies');
-    expect(() => resolvePipelineOptions({ replyTopic: 'api-1.replies' })).toThrow(new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too"));
+    expect(() => resolvePipelineOptions({ replyTopic: 'api-1.replies' })).toThrow(
+      new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too"),
+    );
     expect(() => resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyTopic: 'r' })).toThrow(/replyMode 'instance'/);
     expect(() => resolvePipelineOptions({ replyMode: 'instance', replyTopic: 'no spaces' })).toThrow(/replyTopic: must be a valid Kafka topic name/);
-    expect(() => resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyMode: 'instance', replyTopic: 'm.dlq' })).toThrow(new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic'));
+    expect(() => resolveReactorOptions({ mainTopic: 'm', groupId: 'g', replyMode: 'instance', replyTopic: 'm.dlq' })).toThrow(
+      new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic'),
+    );
   });
 });

@@ -23,7 +23,9 @@ describe('plans: serial and parallel', () => {
   });
 
   test('a plan runs as its deps map does: results injected, parallel steps at once', async () => {
-    const deps = toDepsMap(serial(task('a', 'svc', [1]), parallel(task('b', 'svc', [10]), task('c', 'svc', [100], { argIn: prependResults })), task('d', 'svc')));
+    const deps = toDepsMap(
+      serial(task('a', 'svc', [1]), parallel(task('b', 'svc', [10]), task('c', 'svc', [100], { argIn: prependResults })), task('d', 'svc')),
+    );
     const running = new Set<string>();
     let overlapped = false;
     const run = await runPlan(buildPlan(deps), async (node, args) => {

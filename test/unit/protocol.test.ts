@@ -5,7 +5,14 @@ import { isValidTopicName, newEphemeralTopic, EPHEMERAL_TOPIC_PREFIX } from '../
 
 describe('wire envelope', () => {
   test('field names are the documented ones (fusion-clj wrote :return-topic and read :response-topic)', () => {
-    expect(FIELDS).toEqual({ data: 'data', returnTopic: 'returnTopic', correlationId: 'correlationId', deadline: 'deadline', result: 'result', error: 'error' });
+    expect(FIELDS).toEqual({
+      data: 'data',
+      returnTopic: 'returnTopic',
+      correlationId: 'correlationId',
+      deadline: 'deadline',
+      result: 'result',
+      error: 'error',
+    });
     expect(JSON.parse(encodeRequest({ data: [1], returnTopic: 'r', correlationId: 'c' }))).toEqual({ data: [1], returnTopic: 'r', correlationId: 'c' });
     expect(JSON.parse(encodeRequest({ data: 5 }))).toEqual({ data: 5 });
     expect(JSON.parse(encodeResult('c', { x: 1 }))).toEqual({ correlationId: 'c', result: { x: 1 } });
@@ -14,11 +21,20 @@ describe('wire envelope', () => {
   });
 
   test('round trips', () => {
-    expect(decodeRequest(Buffer.from(encodeRequest({ data: { a: [1, null] }, returnTopic: 'rt', correlationId: 'id' })))).toEqual({ data: { a: [1, null] }, returnTopic: 'rt', correlationId: 'id' });
+    expect(decodeRequest(Buffer.from(encodeRequest({ data: { a: [1, null] }, returnTopic: 'rt', correlationId: 'id' })))).toEqual({
+      data: { a: [1, null] },
+      returnTopic: 'rt',
+      correlationId: 'id',
+    });
     expect(decodeReply(encodeResult('id', 0))).toEqual({ correlationId: 'id', result: 0 });
     expect(decodeReply(encodeError('id', { name: 'X', message: 'y' }))).toEqual({ correlationId: 'id', error: { name: 'X', message: 'y' } });
     expect(decodeRequest('{"data":null,"extra":1}')).toEqual({ data: null });
-    expect(decodeRequest(encodeRequest({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 }))).toEqual({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 });
+    expect(decodeRequest(encodeRequest({ data: 1, returnTopic: 'rt', correlationId: 'id', deadline: 1764100000000 }))).toEqual({
+      data: 1,
+      returnTopic: 'rt',
+      correlationId: 'id',
+      deadline: 1764100000000,
+    });
     expect(decodeRequest('{"data":1,"deadline":null}')).toEqual({ data: 1 });
     expect(decodeRequest('{"data":1,"deadline":1764100000000.75}')).toEqual({ data: 1, deadline: 1764100000000 }); // Python's time.time() * 1000
   });
@@ -64,7 +80,16 @@ describe('topic names', () => {
     expect(new Set(names).size).toBe(50);
   });
 
-  test.each([['', false], ['.', false], ['..', false], ['a b', false], ['a/b', false], ['x'.repeat(250), false], ['ok.topic_name-1', true], [5, false]])('isValidTopicName(%p) is %p', (name, ok) => {
+  test.each([
+    ['', false],
+    ['.', false],
+    ['..', false],
+    ['a b', false],
+    ['a/b', false],
+    ['x'.repeat(250), false],
+    ['ok.topic_name-1', true],
+    [5, false],
+  ])('isValidTopicName(%p) is %p', (name, ok) => {
     expect(isValidTopicName(name)).toBe(ok);
   });
 });

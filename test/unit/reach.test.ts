@@ -9,12 +9,15 @@ import { checkReachable } from '../../src/kafka/reach';
 import { closedPort } from '../helpers/net';
 import { waitFor } from '../helpers/wait';
 
-
 test('nothing listening: one TransportError naming the address, why, and that it came from connection.brokers', async () => {
   const port = await closedPort();
   const started = Date.now();
   const failure = checkReachable(resolveConnection({ brokers: [`127.0.0.1:${port}`] }));
-  await expect(failure).rejects.toThrow(new TransportError(`could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the option connection.brokers`));
+  await expect(failure).rejects.toThrow(
+    new TransportError(
+      `could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the option connection.brokers`,
+    ),
+  );
   expect(Date.now() - started).toBeLessThan(3000);
 });
 
@@ -28,7 +31,9 @@ test('KAFKA_BROKERS is named when the list came from it', async () => {
   const saved = process.env.KAFKA_BROKERS;
   process.env.KAFKA_BROKERS = `127.0.0.1:${port}`;
   try {
-    await expect(checkReachable(resolveConnection({}))).rejects.toThrow(`could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the environment variable KAFKA_BROKERS`);
+    await expect(checkReachable(resolveConnection({}))).rejects.toThrow(
+      `could not connect to a Kafka broker at 127.0.0.1:${port} (connection refused: nothing listens there); the address is from the environment variable KAFKA_BROKERS`,
+    );
   } finally {
     if (saved === undefined) delete process.env.KAFKA_BROKERS;
     else process.env.KAFKA_BROKERS = saved;

@@ -27,11 +27,15 @@ describe('withRetry', () => {
   test('tries a transient failure again with backoff until it succeeds', async () => {
     const r = recorder();
     let calls = 0;
-    const result = await withRetry(async (n) => {
-      calls++;
-      if (n < 2) throw transient();
-      return `ok after ${n}`;
-    }, policy, { sleep: r.sleep, random: () => 0.5 });
+    const result = await withRetry(
+      async (n) => {
+        calls++;
+        if (n < 2) throw transient();
+        return `ok after ${n}`;
+      },
+      policy,
+      { sleep: r.sleep, random: () => 0.5 },
+    );
     expect(result).toBe('ok after 2');
     expect(calls).toBe(3);
     expect(r.waits).toEqual([100, 200]);
@@ -40,7 +44,9 @@ describe('withRetry', () => {
   test('gives up after `retries` and rethrows the last failure', async () => {
     const r = recorder();
     const seen: number[] = [];
-    await expect(withRetry(async () => Promise.reject(transient()), policy, { sleep: r.sleep, random: () => 0.5, onRetry: (_e, n) => seen.push(n) })).rejects.toThrow('broker away');
+    await expect(
+      withRetry(async () => Promise.reject(transient()), policy, { sleep: r.sleep, random: () => 0.5, onRetry: (_e, n) => seen.push(n) }),
+    ).rejects.toThrow('broker away');
     expect(seen).toEqual([1, 2, 3, 4]);
     expect(r.waits).toEqual([100, 200, 400, 500]);
   });
@@ -60,7 +66,9 @@ describe('withRetry', () => {
   test('no retry starts past the deadline', async () => {
     const r = recorder();
     let calls = 0;
-    await expect(withRetry(async () => (calls++, Promise.reject(transient())), policy, { sleep: r.sleep, random: () => 0.5, deadlineAt: Date.now() + 50 })).rejects.toThrow('broker away');
+    await expect(
+      withRetry(async () => (calls++, Promise.reject(transient())), policy, { sleep: r.sleep, random: () => 0.5, deadlineAt: Date.now() + 50 }),
+    ).rejects.toThrow('broker away');
     expect(calls).toBe(1);
   });
 

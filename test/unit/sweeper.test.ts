@@ -27,13 +27,20 @@ function standIn(failure: () => Error) {
 }
 
 test('a refused delete is told once, as a grant on the prefix, and the sweeper stops', async () => {
-  const refusal = () => new AuthorizationError({ operation: 'Delete', resourceType: 'topic', resource: 'kafka-fusion.reply.0190', pattern: 'literal', principal: 'User:api' });
+  const refusal = () =>
+    new AuthorizationError({ operation: 'Delete', resourceType: 'topic', resource: 'kafka-fusion.reply.0190', pattern: 'literal', principal: 'User:api' });
   const { admin, calls } = standIn(refusal);
   const told: unknown[] = [];
   const sweeper = new Sweeper(admin, { intervalMs: 5, olderThanMs: 300000, prefix: EPHEMERAL_TOPIC_PREFIX, owned: () => [], onError: (e) => told.push(e) });
   sweeper.start();
   await waitFor(async () => told.length === 1, 'the refusal told', 10000, 5);
-  expect(told[0]).toMatchObject({ name: 'AuthorizationError', operation: 'Delete', resource: EPHEMERAL_TOPIC_PREFIX, pattern: 'prefixed', principal: 'User:api' });
+  expect(told[0]).toMatchObject({
+    name: 'AuthorizationError',
+    operation: 'Delete',
+    resource: EPHEMERAL_TOPIC_PREFIX,
+    pattern: 'prefixed',
+    principal: 'User:api',
+  });
   expect((told[0] as Error).message).toContain('the sweeper stops until restart');
   // Asked to sweep again (as its timer would every 5 ms), it does nothing.
   for (let i = 0; i < 5; i++) await sweeper.sweep();

@@ -10,13 +10,10 @@ import { TopicDirectory } from '../../src/kafka/topic-directory';
 /** A directory over a stand-in list; `settleMs` [] refuses a miss at its first listing. */
 function directory(topics: string[], settleMs: number[] = []) {
   const state = { topics, listings: 0 };
-  const dir = new TopicDirectory(
-    async () => {
-      state.listings++;
-      return [...state.topics];
-    },
-    settleMs,
-  );
+  const dir = new TopicDirectory(async () => {
+    state.listings++;
+    return [...state.topics];
+  }, settleMs);
   return { dir, state };
 }
 
@@ -90,14 +87,11 @@ test('a miss is looked up again a few times before it is refused: a topic anothe
 test('a listing that fails rejects the lookups that waited for it, and the next lookup lists again', async () => {
   let fail = true;
   let listings = 0;
-  const dir = new TopicDirectory(
-    async () => {
-      listings++;
-      if (fail) throw new Error('broker away');
-      return ['t'];
-    },
-    [],
-  );
+  const dir = new TopicDirectory(async () => {
+    listings++;
+    if (fail) throw new Error('broker away');
+    return ['t'];
+  }, []);
   await expect(Promise.all([dir.check('t'), dir.check('t')])).rejects.toThrow('broker away');
   fail = false;
   await expect(dir.check('t')).resolves.toBeUndefined();
@@ -106,7 +100,11 @@ test('a listing that fails rejects the lookups that waited for it, and the next 
 
 test('a topic never listed is explained by `missing`: a refusal is told as it is, and one that exists after all passes', async () => {
   const refusal = new AuthorizationError({ operation: 'Write', resourceType: 'topic', resource: 'secret', pattern: 'literal' });
-  const dir = new TopicDirectory(async () => ['orders'], [], async (topic) => (topic === 'secret' ? refusal : topic === 'hidden-but-there' ? undefined : new UnknownTopicError(topic)));
+  const dir = new TopicDirectory(
+    async () => ['orders'],
+    [],
+    async (topic) => (topic === 'secret' ? refusal : topic === 'hidden-but-there' ? undefined : new UnknownTopicError(topic)),
+  );
   await expect(dir.check('secret')).rejects.toBe(refusal);
   await expect(dir.check('nope')).rejects.toBeInstanceOf(UnknownTopicError);
   await expect(dir.check('hidden-but-there')).resolves.toBeUndefined();

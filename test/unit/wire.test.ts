@@ -7,7 +7,19 @@ import { ConfigError, ProtocolError } from '../../src/errors';
 import { JSON_CODEC, type Codec } from '../../src/protocol/codec';
 import { INTEROP_HEADERS, travellingHeaders, WIRE_HEADERS } from '../../src/protocol/headers';
 import { ReplyMatcher } from '../../src/protocol/replies';
-import { BARE_JSON, correlationIdText, DEFAULT_ENCODING, decodeRequestMessage, replyPartitionOf, encodeReplyMessage, encodeRequestMessage, parseReply, replyContent, resolveEncoding, type Encoding } from '../../src/protocol/wire';
+import {
+  BARE_JSON,
+  correlationIdText,
+  DEFAULT_ENCODING,
+  decodeRequestMessage,
+  replyPartitionOf,
+  encodeReplyMessage,
+  encodeRequestMessage,
+  parseReply,
+  replyContent,
+  resolveEncoding,
+  type Encoding,
+} from '../../src/protocol/wire';
 
 const msgpack: Codec = { contentType: 'application/msgpack', encode: (v) => encode(v), decode: (b) => decode(b) };
 const MSGPACK: Encoding = { codec: msgpack, wire: 'headers' };
@@ -25,10 +37,20 @@ describe('resolveEncoding', () => {
   });
 
   test.each<[string, unknown, unknown, string]>([
-    ['the envelope with another codec', msgpack, 'envelope', "opts.wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'"],
+    [
+      'the envelope with another codec',
+      msgpack,
+      'envelope',
+      "opts.wire: 'envelope' carries data as JSON inside the JSON envelope; codec application/msgpack needs wire 'headers'",
+    ],
     ['an unknown wire format', undefined, 'xml', `opts.wire: must be 'envelope' or 'headers', got "xml"`],
     ['a codec that is not an object', 'json', undefined, 'opts.codec: must be an object with contentType, encode and decode, got string'],
-    ['a codec without a media type', { contentType: 'msgpack', encode: () => '', decode: () => 1 }, undefined, 'opts.codec: contentType must be a media type such as "application/msgpack", got "msgpack"'],
+    [
+      'a codec without a media type',
+      { contentType: 'msgpack', encode: () => '', decode: () => 1 },
+      undefined,
+      'opts.codec: contentType must be a media type such as "application/msgpack", got "msgpack"',
+    ],
     ['a codec without decode', { contentType: 'a/b', encode: () => '' }, undefined, 'opts.codec: encode and decode must be functions'],
   ])('%s is a ConfigError naming the option', (_what, codec, wire, message) => {
     expect(() => resolveEncoding('opts', codec, wire)).toThrow(ConfigError);
@@ -51,10 +73,23 @@ describe('requests', () => {
   });
 
   test("protocol headers given by the caller (a request's, passed on) are dropped, never sent as if they were this message's", async () => {
-    const stale = { tenant: 't', kafka_replyTopic: 'kafka-fusion.reply.upstream', kafka_correlationId: 'upstream', 'kafka-fusion.content-type': 'application/msgpack', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' };
+    const stale = {
+      tenant: 't',
+      kafka_replyTopic: 'kafka-fusion.reply.upstream',
+      kafka_correlationId: 'upstream',
+      'kafka-fusion.content-type': 'application/msgpack',
+      'kafka-fusion.deadline': '1',
+      __TypeId__: 'com.acme.Order',
+    };
     expect((await encodeRequestMessage({ data: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order' });
     expect((await encodeReplyMessage('mine', { result: 1 }, DEFAULT_ENCODING, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order' });
-    expect((await encodeReplyMessage('mine', { result: 1 }, BARE_JSON, stale)).headers).toEqual({ tenant: 't', __TypeId__: 'com.acme.Order', kafka_correlationId: 'mine', 'kafka_nest-is-disposed': '1', 'kafka-fusion.content-type': 'application/json' });
+    expect((await encodeReplyMessage('mine', { result: 1 }, BARE_JSON, stale)).headers).toEqual({
+      tenant: 't',
+      __TypeId__: 'com.acme.Order',
+      kafka_correlationId: 'mine',
+      'kafka_nest-is-disposed': '1',
+      'kafka-fusion.content-type': 'application/json',
+    });
   });
 
   test("interopHeaders false leaves Spring's headers off envelope requests (the headers format needs them and keeps them)", async () => {
@@ -76,7 +111,13 @@ describe('requests', () => {
   test('the headers format: the payload bare, in the codec; the fields in headers', async () => {
     const m = await encodeRequestMessage(request, MSGPACK, { tenant: 't' });
     expect(decode(m.value as Buffer)).toEqual(request.data);
-    expect(m.headers).toEqual({ tenant: 't', kafka_correlationId: 'c-1', kafka_replyTopic: 'kafka-fusion.reply.r', 'kafka-fusion.content-type': 'application/msgpack', 'kafka-fusion.deadline': '1764100000000' });
+    expect(m.headers).toEqual({
+      tenant: 't',
+      kafka_correlationId: 'c-1',
+      kafka_replyTopic: 'kafka-fusion.reply.r',
+      'kafka-fusion.content-type': 'application/msgpack',
+      'kafka-fusion.deadline': '1764100000000',
+    });
     expect(await decodeRequestMessage(m.value as Buffer, m.headers, msgpack)).toEqual({ ...request, encoding: MSGPACK });
   });
 
@@ -87,18 +128,48 @@ describe('requests', () => {
   });
 
   test('a payload its codec cannot encode is a ProtocolError', async () => {
-    const broken: Codec = { contentType: 'a/b', encode: () => { throw new Error('cannot'); }, decode: () => null };
-    await expect(encodeRequestMessage({ data: 1 }, { codec: broken, wire: 'headers' })).rejects.toThrow(new ProtocolError('codec a/b could not encode the payload: cannot'));
+    const broken: Codec = {
+      contentType: 'a/b',
+      encode: () => {
+        throw new Error('cannot');
+      },
+      decode: () => null,
+    };
+    await expect(encodeRequestMessage({ data: 1 }, { codec: broken, wire: 'headers' })).rejects.toThrow(
+      new ProtocolError('codec a/b could not encode the payload: cannot'),
+    );
     const wrong = { contentType: 'a/b', encode: () => 5, decode: () => null } as unknown as Codec;
-    await expect(encodeRequestMessage({ data: 1 }, { codec: wrong, wire: 'headers' })).rejects.toThrow('codec a/b: encode must return a Buffer, a Uint8Array or a string, got number');
+    await expect(encodeRequestMessage({ data: 1 }, { codec: wrong, wire: 'headers' })).rejects.toThrow(
+      'codec a/b: encode must return a Buffer, a Uint8Array or a string, got number',
+    );
   });
 
   test.each<[string, Buffer | null, Record<string, string>, string]>([
-    ['a content type the receiver does not decode', Buffer.from('x'), { [WIRE_HEADERS.contentType]: 'application/avro' }, 'request is "application/avro", which this service does not decode (its codec is application/msgpack)'],
-    ['bytes its codec cannot read', Buffer.from([0xc1]), { [WIRE_HEADERS.contentType]: 'application/msgpack' }, 'request: its application/msgpack value could not be decoded'],
+    [
+      'a content type the receiver does not decode',
+      Buffer.from('x'),
+      { [WIRE_HEADERS.contentType]: 'application/avro' },
+      'request is "application/avro", which this service does not decode (its codec is application/msgpack)',
+    ],
+    [
+      'bytes its codec cannot read',
+      Buffer.from([0xc1]),
+      { [WIRE_HEADERS.contentType]: 'application/msgpack' },
+      'request: its application/msgpack value could not be decoded',
+    ],
     ['JSON that is not JSON', Buffer.from('{'), { [WIRE_HEADERS.contentType]: 'application/json' }, 'request: its application/json value could not be decoded'],
-    ['a deadline that is not a number', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: 'soon' }, 'request: header kafka-fusion.deadline must be a positive number (epoch milliseconds), got "soon"'],
-    ['an empty reply topic', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json', [INTEROP_HEADERS.replyTopic]: '' }, 'request: header kafka_replyTopic is empty'],
+    [
+      'a deadline that is not a number',
+      Buffer.from('1'),
+      { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: 'soon' },
+      'request: header kafka-fusion.deadline must be a positive number (epoch milliseconds), got "soon"',
+    ],
+    [
+      'an empty reply topic',
+      Buffer.from('1'),
+      { [WIRE_HEADERS.contentType]: 'application/json', [INTEROP_HEADERS.replyTopic]: '' },
+      'request: header kafka_replyTopic is empty',
+    ],
   ])('a headers-format request with %s is a ProtocolError', async (_what, value, headers, message) => {
     const decoding = decodeRequestMessage(value, headers, msgpack);
     await expect(decoding).rejects.toThrow(ProtocolError);
@@ -106,7 +177,9 @@ describe('requests', () => {
   });
 
   test('a headers-format request with no value has null data; a fractional deadline is rounded down', async () => {
-    expect(await decodeRequestMessage(null, { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: '1764100000000.5' }, JSON_CODEC)).toEqual({ data: null, deadline: 1764100000000, encoding: BARE_JSON });
+    expect(
+      await decodeRequestMessage(null, { [WIRE_HEADERS.contentType]: 'application/json', [WIRE_HEADERS.deadline]: '1764100000000.5' }, JSON_CODEC),
+    ).toEqual({ data: null, deadline: 1764100000000, encoding: BARE_JSON });
   });
 
   describe('from a NestJS ClientKafka or Spring ReplyingKafkaTemplate caller (a bare body, the route in headers)', () => {
@@ -122,7 +195,7 @@ describe('requests', () => {
         replyPartition: 3,
       });
     });
-    test("Spring: a binary correlation id (named in hex, its bytes kept to be echoed) and a 4-byte partition", async () => {
+    test('Spring: a binary correlation id (named in hex, its bytes kept to be echoed) and a 4-byte partition', async () => {
       const id = Buffer.from('00ff10203040506070808090a0b0c0d0', 'hex');
       const headers = { ...route, [INTEROP_HEADERS.correlationId]: id, [INTEROP_HEADERS.replyPartition]: Buffer.from([0, 0, 0, 2]) };
       const request = await decodeRequestMessage(Buffer.from('"text, not JSON"'), headers, JSON_CODEC);
@@ -143,11 +216,19 @@ describe('requests', () => {
       await expect(decodeRequestMessage(Buffer.from('{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
       await expect(decodeRequestMessage(Buffer.from(' \n{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
       await expect(decodeRequestMessage(Buffer.from('\uFEFF{"data": 1,'), route, JSON_CODEC)).rejects.toThrow(/^request is not JSON/);
-      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": "c-1", "deadline": "soon"}'), route, JSON_CODEC)).rejects.toThrow('request: "deadline" must be a positive number');
-      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": 7}'), route, JSON_CODEC)).rejects.toThrow('request: "correlationId" must be a non-empty string');
+      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": "c-1", "deadline": "soon"}'), route, JSON_CODEC)).rejects.toThrow(
+        'request: "deadline" must be a positive number',
+      );
+      await expect(decodeRequestMessage(Buffer.from('{"data": 1, "correlationId": 7}'), route, JSON_CODEC)).rejects.toThrow(
+        'request: "correlationId" must be a non-empty string',
+      );
     });
     test('a JSON object naming another correlation id is a foreign body (a business payload may have such a field)', async () => {
-      expect(await decodeRequestMessage(Buffer.from('{"correlationId": "order-9", "n": 1}'), route, JSON_CODEC)).toMatchObject({ data: { correlationId: 'order-9', n: 1 }, correlationId: 'c-1', encoding: BARE_JSON });
+      expect(await decodeRequestMessage(Buffer.from('{"correlationId": "order-9", "n": 1}'), route, JSON_CODEC)).toMatchObject({
+        data: { correlationId: 'order-9', n: 1 },
+        correlationId: 'c-1',
+        encoding: BARE_JSON,
+      });
     });
     test.each<[string, Buffer | string, number]>([
       ['NestJS decimal text', Buffer.from('12'), 12],
@@ -173,7 +254,11 @@ describe('requests', () => {
       expect(correlationIdText(Buffer.from([0x00, 0x41]))).toBe('0041');
     });
     test.each<[string, Record<string, string>, string]>([
-      ['a reply partition that is not a number', { ...route, [INTEROP_HEADERS.replyPartition]: 'x' }, 'request: header kafka_replyPartition is not a partition number'],
+      [
+        'a reply partition that is not a number',
+        { ...route, [INTEROP_HEADERS.replyPartition]: 'x' },
+        'request: header kafka_replyPartition is not a partition number',
+      ],
       ['an empty correlation id', { ...route, [INTEROP_HEADERS.correlationId]: '' }, 'request: header kafka_correlationId is empty'],
     ])('%s is a ProtocolError', async (_what, headers, message) => {
       await expect(decodeRequestMessage(Buffer.from('1'), headers, JSON_CODEC)).rejects.toThrow(new ProtocolError(message));
@@ -181,7 +266,16 @@ describe('requests', () => {
   });
 
   test('protocol headers and Spring type hints never travel on; user headers and trace context do', () => {
-    expect(travellingHeaders({ tenant: 't', traceparent: 'tp', kafka_correlationId: 'c', kafka_replyTopic: 'r', 'kafka-fusion.deadline': '1', __TypeId__: 'com.acme.Order' })).toEqual({ tenant: 't', traceparent: 'tp' });
+    expect(
+      travellingHeaders({
+        tenant: 't',
+        traceparent: 'tp',
+        kafka_correlationId: 'c',
+        kafka_replyTopic: 'r',
+        'kafka-fusion.deadline': '1',
+        __TypeId__: 'com.acme.Order',
+      }),
+    ).toEqual({ tenant: 't', traceparent: 'tp' });
   });
 });
 
@@ -214,7 +308,8 @@ describe('replies', () => {
     await expect(roundTrip({ error: { name: 'RangeError', message: 'no' } }, encoding)).resolves.toEqual({ error: { name: 'RangeError', message: 'no' } });
   });
 
-  const nest = (value: string | null, extra: Record<string, string> = {}) => parseReply(value === null ? null : Buffer.from(value), { kafka_correlationId: id, ...extra });
+  const nest = (value: string | null, extra: Record<string, string> = {}) =>
+    parseReply(value === null ? null : Buffer.from(value), { kafka_correlationId: id, ...extra });
 
   test('a NestJS or Spring reply: a bare body, its correlation id in the header', async () => {
     expect(await replyContent(nest('{"sum":6}'), JSON_CODEC)).toEqual({ result: { sum: 6 } });
@@ -228,7 +323,10 @@ describe('replies', () => {
   });
 
   test("NestJS's error header, as JSON or as text; its end-of-stream message alone", async () => {
-    expect(nest(null, { 'kafka_nest-err': '{"status":"error","message":"Internal server error"}' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'Internal server error' } });
+    expect(nest(null, { 'kafka_nest-err': '{"status":"error","message":"Internal server error"}' })).toEqual({
+      correlationId: id,
+      error: { name: 'Error', message: 'Internal server error' },
+    });
     expect(nest(null, { 'kafka_nest-err': 'no handler' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'no handler' } });
     expect(nest(null, { 'kafka_nest-err': '"quoted"' })).toEqual({ correlationId: id, error: { name: 'Error', message: 'quoted' } });
     expect(nest(null, { 'kafka_nest-is-disposed': '\u0000' })).toEqual({ correlationId: id, completion: true });
@@ -236,7 +334,12 @@ describe('replies', () => {
   });
 
   test.each<[string, Buffer | null, Record<string, string>, string]>([
-    ['a content type and no correlation header', Buffer.from('1'), { [WIRE_HEADERS.contentType]: 'application/json' }, 'reply: a kafka-fusion.content-type reply has no kafka_correlationId header'],
+    [
+      'a content type and no correlation header',
+      Buffer.from('1'),
+      { [WIRE_HEADERS.contentType]: 'application/json' },
+      'reply: a kafka-fusion.content-type reply has no kafka_correlationId header',
+    ],
     ['an empty correlation header', Buffer.from('1'), { kafka_correlationId: '' }, 'reply: header kafka_correlationId is empty'],
     ['no header and no envelope', Buffer.from('[1]'), {}, 'reply must be a JSON object, got an array'],
   ])('a reply with %s is a ProtocolError', (_what, value, headers, message) => {
@@ -249,10 +352,12 @@ describe('replies', () => {
     const garbage = parseReply(Buffer.from([0xc1]), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/msgpack' });
     await expect(replyContent(garbage, msgpack)).rejects.toThrow('reply: its application/msgpack value could not be decoded');
     // A JSON reply is read by a msgpack call (a service that answers in JSON).
-    expect(await replyContent(parseReply(Buffer.from('7'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/json' }), msgpack)).toEqual({ result: 7 });
+    expect(await replyContent(parseReply(Buffer.from('7'), { kafka_correlationId: id, [WIRE_HEADERS.contentType]: 'application/json' }), msgpack)).toEqual({
+      result: 7,
+    });
   });
 
-  test("a NestJS end-of-stream message after its reply is dropped uncounted; a real second reply is a duplicate", () => {
+  test('a NestJS end-of-stream message after its reply is dropped uncounted; a real second reply is a duplicate', () => {
     const m = new ReplyMatcher();
     const got: unknown[] = [];
     m.expect(id, (r) => got.push(r));
