@@ -16,7 +16,7 @@ import { createKafka, resolveConnection } from '../src/kafka/client';
 import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/kafka/naming';
 import { topicAdmin } from '../src/kafka/topics';
 import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
-import { elements, reactor, shutdownReactor, type ReactorElements } from '../src/reactor/reactor';
+import { elements, reactor, shutdownReactor, type Reactor } from '../src/reactor/reactor';
 import type { DepsMap } from '../src/dag';
 import { nestKafka } from './nest';
 import { platformaticKafka } from './platformatic';
@@ -68,7 +68,7 @@ async function deleteTopics(topics: string[]): Promise<void> {
  * reply is written), as NestJS's server does not wait for a reply to be
  * written before it takes the next message.
  */
-async function service(name: string, ms = 0, answer: (v: unknown) => unknown = respond): Promise<ReactorElements> {
+async function service(name: string, ms = 0, answer: (v: unknown) => unknown = respond): Promise<Reactor> {
   const topic = `bench.${name}.${tag}`;
   await ensureTopics([topic]);
   const els = elements<unknown, unknown>({
@@ -120,7 +120,7 @@ async function roundTrip(name: string, open: () => Promise<RoundTrip>): Promise<
 
 async function fusion(
   mode: 'instance' | 'ephemeral',
-  echo: ReactorElements,
+  echo: Reactor,
   n: number,
   nThroughput: number,
   concurrencies?: number[],
@@ -212,7 +212,7 @@ async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: 
     d: { topic: t('d'), args: [], deps: ['c'] },
   });
   const pipeline = await new Pipeline({ connection, replyMode: 'instance', sweepIntervalMs: 0 }).start();
-  const wall = async (els: ReactorElements) => {
+  const wall = async (els: Reactor) => {
     const times: number[] = [];
     for (let i = 0; i < (QUICK ? 3 : 9); i++) {
       const t0 = performance.now();
@@ -239,7 +239,7 @@ async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: 
 }
 
 /** RSS and heap around N instance-mode requests (one process holds both Pipeline and service). */
-async function memory(echo: ReactorElements): Promise<{ requests: number; rssMB: number[]; heapMB: number[]; rssChangePct: number }> {
+async function memory(echo: Reactor): Promise<{ requests: number; rssMB: number[]; heapMB: number[]; rssChangePct: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
   const sample = () => {

@@ -35,7 +35,7 @@ export { JSON_CODEC } from './protocol/codec';
 export type { Codec } from './protocol/codec';
 export type { WireFormat } from './protocol/wire';
 
-export { elements, reactor, shutdownReactor, ReactorElements } from './reactor/reactor';
+export { elements, reactor, shutdownReactor, Reactor } from './reactor/reactor';
 export type { PartitionPosition, ReactorState } from './reactor/reactor';
 export { REACTOR_DEFAULTS } from './reactor/options';
 export type { ReactorOptions, ResolvedReactorOptions, OptionalReactorOption } from './reactor/options';

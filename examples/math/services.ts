@@ -14,7 +14,7 @@ import {
   shutdownReactor,
   type ConnectionOptions,
   type DepsMap,
-  type ReactorElements,
+  type Reactor,
   type ReactorOutput,
 } from '../../src';
 
@@ -60,7 +60,7 @@ export async function startMathServices(connection: ConnectionOptions = {}): Pro
     Object.values(TOPICS).map((topic) => ({ topic, partitions: 2 })),
     connection,
   );
-  const started: ReactorElements<any, any>[] = [];
+  const started: Reactor<any, any>[] = [];
   const service = async (topic: string, fn: (xs: number[]) => number) => {
     const els = elements<unknown, number>({ connection, mainTopic: topic, groupId: `${topic}.service`, fromBeginning: true });
     started.push(els);

@@ -86,7 +86,7 @@ function routedReply(key: Buffer | null, parts: OutboundParts, idBytes: Buffer |
  * started by the function `reactor(depsFn, procFn)` returns, stopped by
  * `shutdownReactor()`.
  */
-export class ReactorElements<T = unknown, R = unknown> {
+export class Reactor<T = unknown, R = unknown> {
   readonly options: ResolvedReactorOptions<T, R>;
   private state: ReactorState = 'idle';
   private transport: Transport | undefined;
@@ -669,8 +669,8 @@ export class ReactorElements<T = unknown, R = unknown> {
 }
 
 /** fusion-clj's `elements`: the resources a Reactor runs on. Validates; does no I/O. */
-export function elements<T = unknown, R = unknown>(options: ReactorOptions<T, R>): ReactorElements<T, R> {
-  return new ReactorElements<T, R>(options);
+export function elements<T = unknown, R = unknown>(options: ReactorOptions<T, R>): Reactor<T, R> {
+  return new Reactor<T, R>(options);
 }
 
 /**
@@ -678,15 +678,15 @@ export function elements<T = unknown, R = unknown>(options: ReactorOptions<T, R>
  * elements and resolves once it consumes. A dependency service is a Reactor
  * whose depsFn returns nothing.
  */
-export function reactor<T = unknown, R = unknown>(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): (els: ReactorElements<T, R>) => Promise<ReactorElements<T, R>> {
+export function reactor<T = unknown, R = unknown>(depsFn: DepsFn<T>, procFn: ProcFn<T, R>): (els: Reactor<T, R>) => Promise<Reactor<T, R>> {
   return (els) => els.start(depsFn, procFn);
 }
 
 /**
- * Stop a Reactor cleanly (see `ReactorElements.shutdown`). Takes elements of
+ * Stop a Reactor cleanly (see `Reactor.shutdown`). Takes elements of
  * any message and result types, so `[a, b].map(shutdownReactor)` type-checks
  * for Reactors of different types.
  */
-export function shutdownReactor(els: Pick<ReactorElements, 'shutdown'>): Promise<void> {
+export function shutdownReactor(els: Pick<Reactor, 'shutdown'>): Promise<void> {
   return els.shutdown();
 }

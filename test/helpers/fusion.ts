@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { elements, reactor, shutdownReactor, type ReactorElements } from '../../src/reactor/reactor';
+import { elements, reactor, shutdownReactor, type Reactor } from '../../src/reactor/reactor';
 import type { ReactorOptions } from '../../src/reactor/options';
 import type { DepsFn, ProcFn, ReactorOutput } from '../../src/reactor/types';
 import { Pipeline, type PipelineOptions } from '../../src/pipeline/pipeline';
@@ -19,7 +19,7 @@ export async function startReactor<T, R>(
   depsFn: DepsFn<T>,
   procFn: ProcFn<T, R>,
   options: Partial<ReactorOptions<T, R>> & { mainTopic?: string } = {},
-): Promise<{ els: ReactorElements<T, R>; topic: string; outputs: ReactorOutput<T, R>[] }> {
+): Promise<{ els: Reactor<T, R>; topic: string; outputs: ReactorOutput<T, R>[] }> {
   const topic = options.mainTopic ?? (await createTopics(testName('main')))[0]!;
   const subject = options.subject ?? new Subject<ReactorOutput<T, R>>();
   const outputs: ReactorOutput<T, R>[] = [];
