@@ -10,6 +10,7 @@
  * Interleave the runs and compare medians: on a shared 2-core machine one
  * run of each says little.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(process.argv[2] ?? '.');
@@ -18,6 +19,9 @@ const PAYLOAD = { id: 42, items: Array.from({ length: 10 }, (_, i) => ({ sku: `s
 
 async function main(): Promise<void> {
   const lib = (await import(path.join(root, 'src', 'index.ts'))) as typeof import('../src/index');
+  // Older trees exported the admin helpers from the root.
+  const adminEntry = path.join(root, 'src', 'api', 'admin.ts');
+  const admin = (fs.existsSync(adminEntry) ? await import(adminEntry) : lib) as typeof import('../src/api/admin');
   const connection = { logLevel: 'nothing' as const };
   const topic = `ab.echo.${process.pid}`;
   await lib.ensureTopics([{ topic }], connection);
@@ -48,7 +52,7 @@ async function main(): Promise<void> {
   } finally {
     await pipeline.close();
     await lib.shutdownReactor(svc);
-    await lib.deleteTopicsByPrefix(topic, connection);
+    await admin.deleteTopicsByPrefix(topic, connection);
   }
 }
 

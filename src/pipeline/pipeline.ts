@@ -227,6 +227,7 @@ function checkKey(key: unknown): string | Buffer | undefined {
  * a fresh return topic or on this Pipeline's own: see `replyMode`).
  */
 export class Pipeline {
+  /** @internal The options with their defaults, as resolved. */
   readonly options: ResolvedPipelineOptions;
   private state: State = 'idle';
   private transport: Transport | undefined;

@@ -87,6 +87,7 @@ function routedReply(key: Buffer | null, parts: OutboundParts, idBytes: Buffer |
  * `shutdownReactor()`.
  */
 export class Reactor<T = unknown, R = unknown> {
+  /** @internal The options with their defaults, as resolved. */
   readonly options: ResolvedReactorOptions<T, R>;
   private state: ReactorState = 'idle';
   private transport: Transport | undefined;

@@ -60,6 +60,40 @@ test('npm pack, npm install into a new project: CommonJS and ESM scripts call a 
       // Exits by itself once closed: the timeout would kill it otherwise.
       expect({ script, ...(await run(process.execPath, [script], work, 60000)) }).toEqual({ script, code: 0, stdout: '6\n', stderr: '' });
     }
+    // The sub-path entries load from both module systems; their types resolve with node16 resolution.
+    const subpaths = `[typeof a.requiredAcls, typeof d.buildPlan, typeof p.WIRE_HEADERS, typeof t.LATENCY_BUCKETS_MS].join(',')`;
+    fs.writeFileSync(
+      path.join(work, 'sub.cjs'),
+      `const a = require('kafka-fusion/admin'), d = require('kafka-fusion/dag'), p = require('kafka-fusion/protocol'), t = require('kafka-fusion/telemetry');\nconsole.log(${subpaths});\n`,
+    );
+    fs.writeFileSync(
+      path.join(work, 'sub.mjs'),
+      `import * as a from 'kafka-fusion/admin';\nimport * as d from 'kafka-fusion/dag';\nimport * as p from 'kafka-fusion/protocol';\nimport * as t from 'kafka-fusion/telemetry';\nconsole.log(${subpaths});\n`,
+    );
+    for (const script of ['sub.cjs', 'sub.mjs']) {
+      expect({ script, ...(await run(process.execPath, [script], work, 60000)) }).toEqual({
+        script,
+        code: 0,
+        stdout: 'function,function,object,object\n',
+        stderr: '',
+      });
+    }
+    fs.writeFileSync(
+      path.join(work, 'types.ts'),
+      "import { Pipeline } from 'kafka-fusion';\nimport { requiredAcls, type AclGrant } from 'kafka-fusion/admin';\nimport type { Plan } from 'kafka-fusion/dag';\nexport const grants: AclGrant[] = requiredAcls({ role: 'pipeline' });\nexport type Both = [Pipeline, Plan];\n",
+    );
+    for (const resolution of [
+      ['--module', 'node16', '--moduleResolution', 'node16'],
+      ['--module', 'commonjs', '--moduleResolution', 'node10'],
+    ]) {
+      const tsc = await run(
+        process.execPath,
+        [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--skipLibCheck', ...resolution, 'types.ts'],
+        work,
+        120000,
+      );
+      expect({ resolution: resolution[3], ...tsc }).toEqual({ resolution: resolution[3], code: 0, stdout: '', stderr: '' });
+    }
     const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const bin = path.join(work, 'node_modules', '.bin', 'kafka-fusion');
     expect(await run(bin, ['--version'], work, 60000)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });

@@ -73,7 +73,7 @@ function program(code: string): string {
   const imports = lines.filter((l) => l.startsWith('import '));
   const body = lines.filter((l) => !l.startsWith('import '));
   return [
-    ...imports.map((l) => l.replace("from 'kafka-fusion'", "from '../../src/index'")),
+    ...imports.map((l) => l.replace("from 'kafka-fusion'", "from '../../src/index'").replace(/from 'kafka-fusion\/(\w+)'/, "from '../../src/api/$1'")),
     'async function main(): Promise<void> {',
     ...body.map((l) => `  ${l}`),
     '}',
