@@ -13,7 +13,7 @@ import path from 'node:path';
 import { brokersFromEnv } from '../src/kafka/client';
 import { GroupConsumer } from '../src/kafka/consumer';
 import { createKafka, resolveConnection } from '../src/kafka/client';
-import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/kafka/naming';
+import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/naming';
 import { topicAdmin } from '../src/kafka/topics';
 import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor, type Reactor } from '../src/reactor/reactor';

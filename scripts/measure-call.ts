@@ -9,7 +9,7 @@
 import { Pipeline } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor } from '../src/reactor/reactor';
 import { topicAdmin } from '../src/kafka/topics';
-import { EPHEMERAL_TOPIC_PREFIX } from '../src/kafka/naming';
+import { EPHEMERAL_TOPIC_PREFIX } from '../src/naming';
 
 const CALLS = Number(process.env.CALLS ?? 30);
 

@@ -4,7 +4,7 @@
  * secured-broker tests. Pure: nothing here talks to a broker.
  */
 import { ConfigError } from './errors';
-import { EPHEMERAL_TOPIC_PREFIX, defaultDeadLetterTopic, isValidTopicName } from './kafka/naming';
+import { EPHEMERAL_TOPIC_PREFIX, defaultDeadLetterTopic, isValidTopicName } from './naming';
 
 /** An ACL operation, as `kafka-acls --operation` spells it. */
 export type AclOperationName = 'Read' | 'Write' | 'Create' | 'Delete' | 'Describe';

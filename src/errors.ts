@@ -191,12 +191,20 @@ export class ProtocolError extends FusionError {
   }
 }
 
-/** The Kafka client failed (connection, metadata, admin...). Usually retriable. */
+/**
+ * The Kafka client failed (connection, metadata, admin...). Usually
+ * retriable. `reason` says why a write failed when the broker said:
+ * `'too-large'` (its size limit) or `'refused'` (the records as they are),
+ * both for good, or `'unknown-topic'` (a topic it wrote to, or one a kafkajs
+ * producer wrote to before, is gone: kafkajs #1622).
+ */
 export class TransportError extends FusionError {
   static override readonly code = 'KF_TRANSPORT' as const;
   override readonly name = 'TransportError';
-  constructor(message: string, cause?: unknown, retriable = true) {
+  readonly reason: 'too-large' | 'refused' | 'unknown-topic' | undefined;
+  constructor(message: string, cause?: unknown, retriable = true, reason?: 'too-large' | 'refused' | 'unknown-topic') {
     super(cause === undefined ? message : `${message}: ${describe(cause)}`, TransportError.code, retriable, { cause });
+    this.reason = reason;
   }
 }
 

@@ -37,11 +37,11 @@ export { keyText, headerText } from './reactor/message';
 
 export { Pipeline, createPipeline } from './pipeline/pipeline';
 export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents } from './pipeline/pipeline';
-export type { CallOutcome } from './kafka/calls';
+export type { CallOutcome } from './calls/calls';
 export type { ReplyMode } from './reply-mode';
 export type { RetryPolicy } from './retry';
-export type { TopicRule } from './kafka/naming';
-export { EPHEMERAL_TOPIC_PREFIX } from './kafka/naming';
+export type { TopicRule } from './naming';
+export { EPHEMERAL_TOPIC_PREFIX } from './naming';
 
 export { appendResults, prependResults, task, serial, parallel, toDepsMap } from './dag';
 export type { ArgIn, CallSpec, DepsMap, PlanStep, TaskOptions } from './dag';

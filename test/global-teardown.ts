@@ -1,6 +1,6 @@
 import { topicAdmin } from '../src/kafka/topics';
 import { brokersFromEnv } from '../src/kafka/client';
-import { EPHEMERAL_TOPIC_PREFIX } from '../src/kafka/naming';
+import { EPHEMERAL_TOPIC_PREFIX } from '../src/naming';
 
 /** The suite as a whole must leave no ephemeral return topic behind. */
 export default async function globalTeardown(): Promise<void> {

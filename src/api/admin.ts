@@ -7,9 +7,9 @@
  * @module kafka-fusion/admin
  */
 export { deleteTopicsByPrefix } from '../kafka/topics';
-export { sweepTopics, SWEEP_DEFAULTS } from '../kafka/sweeper';
-export type { SweepOptions, SweepReport } from '../kafka/sweeper';
-export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from '../kafka/naming';
+export { sweepTopics, SWEEP_DEFAULTS } from '../calls/sweeper';
+export type { SweepOptions, SweepReport } from '../calls/sweeper';
+export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from '../naming';
 export { requiredAcls, aclCommands, aclTable } from '../acls';
 export type { AclGrant, AclNeeds, AclOperationName } from '../acls';
 export { STDERR_LOGGER } from '../kafka/client';

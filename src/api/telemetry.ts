@@ -11,5 +11,5 @@ export type { MetricsSnapshot, HistogramSnapshot } from '../telemetry/metrics';
 export type { ReactorEventName, ReactorListener, MessageRef, CallRef } from '../reactor/events';
 export type { PipelineCallRef } from '../pipeline/pipeline';
 export type { PartitionPosition } from '../reactor/reactor';
-export type { CallTimings } from '../kafka/calls';
+export type { CallTimings } from '../calls/calls';
 export type { CallEvents, Listener } from '../events';

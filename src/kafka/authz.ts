@@ -6,7 +6,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { AuthorizationError, type AclRefusal } from '../errors';
-import { errorTypes } from './send-errors';
+import { errorTypes } from './error-types';
 
 const RESOURCE_OF: Record<string, AclRefusal['resourceType']> = {
   TOPIC_AUTHORIZATION_FAILED: 'topic',

@@ -1,11 +1,9 @@
-import { authorizationError } from './authz';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { OutboundHeaders } from '../protocol/bytes';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
-import { isUnknownTopic } from './send-errors';
+import { isUnknownTopic, sendFailure } from './send-errors';
 import type { TopicDirectory } from './topic-directory';
-export { isRefusedForGood, isTooLarge, isUnknownTopic } from './send-errors';
 import { ReplyProducerPool } from './reply-producers';
 
 export interface OutboundMessage {
@@ -79,10 +77,7 @@ export class Producers {
       await producer.send({ topic, messages });
     } catch (e) {
       if (isUnknownTopic(e)) this.topics?.forget(topic);
-      throw (
-        authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write to it') ??
-        new TransportError(`could not send to "${topic}"`, e)
-      );
+      throw sendFailure(this.kafka, topic, e, 'to write to it');
     }
   }
 

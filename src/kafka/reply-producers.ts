@@ -1,4 +1,4 @@
-import { authorizationError } from './authz';
+import { sendFailure } from './send-errors';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
@@ -77,10 +77,7 @@ export class ReplyProducerPool {
       // Whatever broke (a deleted topic, a lost connection), the next reply to
       // this topic starts from a fresh producer.
       this.drop(topic, entry);
-      throw (
-        authorizationError(this.kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, 'to write a reply to it') ??
-        new TransportError(`could not send to "${topic}"`, e)
-      );
+      throw sendFailure(this.kafka, topic, e, 'to write a reply to it');
     } finally {
       entry.inFlight--;
       entry.lastUsed = Date.now();

@@ -1,25 +1,8 @@
+import type { Kafka } from 'kafkajs';
+import { TransportError, type FusionError } from '../errors';
+import { authorizationError } from './authz';
+import { errorTypes } from './error-types';
 /** Telling kafkajs send failures apart, by the `type` kafkajs gives its protocol errors. */
-
-/**
- * The kafkajs `type`s of an error and of the errors it holds: its cause
- * chain (kafkajs' retries-exceeded wrapper included) and an aggregate's
- * errors (kafkajs' createTopics gives one per topic).
- */
-export function errorTypes(e: unknown): string[] {
-  const types: string[] = [];
-  const seen = new Set<unknown>();
-  const visit = (cur: unknown, depth: number): void => {
-    if (typeof cur !== 'object' || cur === null || depth > 16 || seen.has(cur)) return;
-    seen.add(cur);
-    const type = (cur as { type?: unknown }).type;
-    if (typeof type === 'string') types.push(type);
-    const errors = (cur as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) for (const inner of errors.slice(0, 64)) visit(inner, depth + 1);
-    visit((cur as { cause?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError, depth + 1);
-  };
-  visit(e, 0);
-  return types;
-}
 
 /** True when the error, or any error it holds, has a kafkajs `type` that `matches`. */
 function hasErrorType(e: unknown, matches: (type: string) => boolean): boolean {
@@ -53,4 +36,18 @@ export function isRefusedForGood(e: unknown): boolean {
 /** True when the broker refused a record for its size (a too-large one can still be answered with a small error). */
 export function isTooLarge(e: unknown): boolean {
   return hasErrorType(e, (type) => type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE');
+}
+
+/**
+ * A failed write as the library's typed error: an AuthorizationError, or a
+ * TransportError whose `reason` says what the broker said: refused for good
+ * (`'too-large'`, `'refused'`; not retriable) or `'unknown-topic'`.
+ */
+export function sendFailure(kafka: Kafka, topic: string, e: unknown, what: string): FusionError {
+  const refused = authorizationError(kafka, e, { topic: { operation: 'Write', resource: topic, pattern: 'literal' } }, what);
+  if (refused) return refused;
+  if (isUnknownTopic(e)) return new TransportError(`could not send to "${topic}"`, e, true, 'unknown-topic');
+  if (isTooLarge(e)) return new TransportError(`could not send to "${topic}"`, e, false, 'too-large');
+  if (isRefusedForGood(e)) return new TransportError(`could not send to "${topic}"`, e, false, 'refused');
+  return new TransportError(`could not send to "${topic}"`, e);
 }

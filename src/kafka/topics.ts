@@ -1,11 +1,11 @@
 import { authorizationError } from './authz';
-import { errorTypes } from './send-errors';
+import { errorTypes } from './error-types';
 import type { Admin, Kafka } from 'kafkajs';
 import { checkReachable } from './reach';
 import { ConfigError, TransportError, UnknownTopicError, type FusionError } from '../errors';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { GroupConsumer } from './consumer';
-import { isValidTopicName, LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from './naming';
+import { isValidTopicName, LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../naming';
 
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;

@@ -7,7 +7,7 @@ import { checkDuration, checkNonNegative, checkPositive, withoutUndefined } from
 import type { ReplyMode } from '../reply-mode';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
 import { resolveConnection, type ConnectionOptions } from '../kafka/client';
-import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../kafka/naming';
+import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../naming';
 import { JSON_CODEC, type Codec } from '../protocol/codec';
 import type { WireFormat } from '../protocol/wire';
 import type { ReactorOutput } from './types';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { brokersFromEnv, type ConnectionOptions } from '../../src/kafka/client';
 import { topicAdmin } from '../../src/kafka/topics';
-import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 
 export const brokers = brokersFromEnv();
 export const connection = { brokers, logLevel: 'nothing' as const };

@@ -5,7 +5,7 @@
  * with altered data (issue 12, each point of it).
  */
 import type { DepsMap } from '../../src/dag';
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import type { ReplyMode } from '../../src/reply-mode';
 import { DEAD_LETTER_HEADERS as H, INTEROP_HEADERS } from '../../src/protocol/headers';
 import { createTopics, deleteTopics } from '../helpers/broker';

@@ -6,7 +6,7 @@
 import type { DepsMap } from '../../src/dag';
 import { RemoteError } from '../../src/errors';
 import type { InboundMessage } from '../../src/kafka/consumer';
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import { DEAD_LETTER_HEADERS as H } from '../../src/protocol/headers';
 import { createTopics, deleteTopics, messagesWritten, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';

@@ -7,8 +7,7 @@
  */
 import type { DepsMap } from '../../src/dag';
 import { CallTimeoutError, DeadlineError, RemoteError } from '../../src/errors';
-import type { InboundMessage } from '../../src/kafka/consumer';
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import { DEAD_LETTER_HEADERS as H } from '../../src/protocol/headers';
 import type { ReactorMessage } from '../../src/reactor/types';
 import { createTopics, deleteTopics } from '../helpers/broker';

@@ -5,7 +5,7 @@
  */
 import type { DepsMap } from '../../src/dag';
 import { ConfigError } from '../../src/errors';
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import { createTopics, deleteTopics } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor } from '../helpers/fusion';
 import { texts } from '../helpers/bytes';

@@ -5,7 +5,7 @@
  * good one is answered.
  */
 import type { DepsMap } from '../../src/dag';
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import type { OutboundMessage } from '../../src/kafka/producer';
 import { DEAD_LETTER_HEADERS as H } from '../../src/protocol/headers';
 import { createTopics, deleteTopics, messagesWritten, testName, connection } from '../helpers/broker';

@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ephemeralTopicTime, newEphemeralTopic } from '../../src/kafka/naming';
-import { sweepTopics } from '../../src/kafka/sweeper';
+import { ephemeralTopicTime, newEphemeralTopic } from '../../src/naming';
+import { sweepTopics } from '../../src/calls/sweeper';
 import { connection, createTopics, deleteTopics, ephemeralTopicsOnBroker, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startService } from '../helpers/fusion';
 import { withRaw } from '../helpers/raw';
@@ -85,11 +85,11 @@ describe('sweeping orphaned return topics', () => {
     const orphan = newEphemeralTopic();
     await createTopics(orphan);
     // Each sweeps once at start; olderThanMs 1 makes the new orphan old enough.
-    const svc = await startService<number, number>((n) => n, { sweepOlderThanMs: 1 });
+    await startService<number, number>((n) => n, { sweepOlderThanMs: 1 });
     await waitFor(async () => !(await ephemeralTopicsOnBroker()).includes(orphan), "the Reactor's start-up sweep to delete the orphan", 30000, 200);
     const orphan2 = newEphemeralTopic();
     await createTopics(orphan2);
-    const pipeline = await startPipeline({ sweepOlderThanMs: 1 });
+    await startPipeline({ sweepOlderThanMs: 1 });
     await waitFor(async () => !(await ephemeralTopicsOnBroker()).includes(orphan2), "the Pipeline's start-up sweep to delete the orphan", 30000, 200);
   });
 

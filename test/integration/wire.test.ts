@@ -2,7 +2,7 @@
  * The wire protocol as docs/protocol.md states it, checked with hand-written
  * JSON and raw Kafka messages rather than with our own encoder.
  */
-import { newEphemeralTopic } from '../../src/kafka/naming';
+import { newEphemeralTopic } from '../../src/naming';
 import { topicAdmin } from '../../src/kafka/topics';
 import { DEAD_LETTER_HEADERS } from '../../src/protocol/headers';
 import { connection, createTopics, deleteTopics } from '../helpers/broker';

@@ -10,7 +10,7 @@ import { Kafka } from 'kafkajs';
 import { aclCommands, aclTable, requiredAcls, type AclNeeds } from '../../src/acls';
 import { AuthorizationError, ConfigError, isRetriable, TransportError } from '../../src/errors';
 import { authorizationError, setPrincipal } from '../../src/kafka/authz';
-import { errorTypes } from '../../src/kafka/send-errors';
+import { errorTypes } from '../../src/kafka/error-types';
 
 const ROOT = path.join(__dirname, '..', '..');
 

@@ -4,12 +4,10 @@
  * dependencies, and the public declarations need no optional package.
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SRC = path.join(ROOT, 'src');
 
 test('importing the library loads neither the command nor the docs dependencies, nor OpenTelemetry before it is used', () => {
   const script = "require('./src/index.ts'); process.stdout.write(JSON.stringify(Object.keys(require.cache)))";

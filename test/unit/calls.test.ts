@@ -1,5 +1,5 @@
 /** ActiveCalls: the one deadline of a call, with its retries. */
-import { ActiveCalls, type CallOutcome } from '../../src/kafka/calls';
+import { ActiveCalls, type CallOutcome } from '../../src/calls/calls';
 
 const outcome = {
   result: 1,

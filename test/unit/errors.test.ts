@@ -1,4 +1,5 @@
-import { isRefusedForGood, isUnknownTopic } from '../../src/kafka/producer';
+import { Kafka } from 'kafkajs';
+import { isRefusedForGood, isUnknownTopic, sendFailure } from '../../src/kafka/send-errors';
 import * as errors from '../../src/errors';
 import {
   CallTimeoutError,
@@ -106,5 +107,19 @@ describe('isRefusedForGood', () => {
     expect(isRefusedForGood(new TransportError('could not send', Object.assign(new Error('wrapped'), { originalError: tooLarge })))).toBe(true);
     expect(isRefusedForGood(new TransportError('could not send', new Error('connection refused')))).toBe(false);
     expect(isRefusedForGood(Object.assign(new Error('gone'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' }))).toBe(false);
+  });
+});
+
+describe('sendFailure: what the adapter makes of a failed write', () => {
+  const kafka = new Kafka({ brokers: ['127.0.0.1:1'] });
+  const kafkajs = (type: string, retriable = false) => Object.assign(new Error(type), { type, retriable });
+  test.each<[string, Error, Record<string, unknown>]>([
+    ['a gone topic', kafkajs('UNKNOWN_TOPIC_OR_PARTITION', true), { name: 'TransportError', reason: 'unknown-topic', retriable: true }],
+    ['a record too large', kafkajs('MESSAGE_TOO_LARGE'), { name: 'TransportError', reason: 'too-large', retriable: false }],
+    ['a record refused as it is', kafkajs('CORRUPT_MESSAGE'), { name: 'TransportError', reason: 'refused', retriable: false }],
+    ['a missing ACL', kafkajs('TOPIC_AUTHORIZATION_FAILED'), { name: 'AuthorizationError', operation: 'Write', resource: 't', retriable: false }],
+    ['a lost connection', new Error('Connection error: ECONNREFUSED'), { name: 'TransportError', reason: undefined, retriable: true }],
+  ])('%s', (_what, cause, typed) => {
+    expect(sendFailure(kafka, 't', cause, 'to write to it')).toMatchObject(typed);
   });
 });

@@ -43,7 +43,7 @@ test.each([
   ['src/pipeline/breach.ts', "import { trace } from '@opentelemetry/api';\nexport const t = trace;\n", ['only src/telemetry imports OpenTelemetry']],
   [
     'src/retry.ts',
-    `${fs.readFileSync(path.join(ROOT, 'src/retry.ts'), 'utf8')}\nimport { REPLY_MODES } from './reply-mode';\nimport { requestMessage } from './kafka/calls';\nexport const cycle = [REPLY_MODES, requestMessage];\n`,
+    `${fs.readFileSync(path.join(ROOT, 'src/retry.ts'), 'utf8')}\nimport { REPLY_MODES } from './reply-mode';\nimport { requestMessage } from './calls/calls';\nexport const cycle = [REPLY_MODES, requestMessage];\n`,
     ['import-x/no-cycle'],
   ],
 ])('a breach in %s is caught', async (file, text, says) => {

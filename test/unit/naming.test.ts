@@ -6,7 +6,7 @@ import {
   isAllowedTopic,
   isValidTopicName,
   newEphemeralTopic,
-} from '../../src/kafka/naming';
+} from '../../src/naming';
 
 describe('return-topic allow-list', () => {
   const rules = compileTopicRules([EPHEMERAL_TOPIC_PREFIX, /^replies\.[a-z]+$/]);

@@ -6,7 +6,7 @@ import { REACTOR_DEFAULTS, resolveReactorOptions } from '../../src/reactor/optio
 import { PIPELINE_DEFAULTS, resolvePipelineOptions, Pipeline } from '../../src/pipeline/pipeline';
 import { brokersFromEnv, resolveConnection } from '../../src/kafka/client';
 import { elements } from '../../src/reactor/reactor';
-import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 import { StateError } from '../../src/errors';
 import type { ReactorOutput } from '../../src/reactor/types';
 

@@ -1,7 +1,7 @@
 import { decodeReply, decodeRequest, encodeError, encodeRequest, encodeResult, FIELDS } from '../../src/protocol/envelope';
 import { ProtocolError } from '../../src/errors';
 import { ReplyMatcher } from '../../src/protocol/replies';
-import { isValidTopicName, newEphemeralTopic, EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
+import { isValidTopicName, newEphemeralTopic, EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 
 describe('wire envelope', () => {
   test('field names are the documented ones (fusion-clj wrote :return-topic and read :response-topic)', () => {

@@ -5,8 +5,8 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { AuthorizationError, TransportError } from '../../src/errors';
-import { EPHEMERAL_TOPIC_PREFIX } from '../../src/kafka/naming';
-import { Sweeper } from '../../src/kafka/sweeper';
+import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
+import { Sweeper } from '../../src/calls/sweeper';
 import type { TopicAdmin } from '../../src/kafka/topics';
 import { waitFor } from '../helpers/wait';
 

@@ -7,7 +7,7 @@ import type { OutboundHeaders } from '../protocol/bytes';
 import { CallTimeoutError, ProtocolError, RemoteError, StateError } from '../errors';
 import { ReplyMatcher } from '../protocol/replies';
 import { DEFAULT_ENCODING, encodeRequestMessage, replyContent, type Encoding } from '../protocol/wire';
-import type { OutboundMessage } from './producer';
+import type { OutboundMessage } from '../kafka/producer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
 /** Where one call spent its time, in milliseconds. */

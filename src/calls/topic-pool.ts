@@ -1,5 +1,5 @@
-import type { TopicAdmin } from './topics';
-import { newEphemeralTopic } from './naming';
+import type { TopicAdmin } from '../kafka/topics';
+import { newEphemeralTopic } from '../naming';
 
 export interface TopicPoolOptions {
   prefix: string;

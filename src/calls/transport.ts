@@ -1,15 +1,13 @@
-import { createKafka, resolveConnection, type ConnectionOptions, type ResolvedConnection } from './client';
-import { checkReachable } from './reach';
+import { resolveConnection, type ConnectionOptions } from '../kafka/client';
+import { KafkaClient } from '../kafka/kafka-client';
 import type { CallOptions, CallOutcome } from './calls';
 import type { ReplyMode } from '../reply-mode';
 import { EphemeralRequester } from './ephemeral';
 import { InstanceRequester } from './instance';
-import { Producers } from './producer';
+import type { Producers } from '../kafka/producer';
 import { Sweeper } from './sweeper';
 import { TransportError } from '../errors';
-import { TopicAdmin } from './topics';
-import { TopicDirectory } from './topic-directory';
-import type { Kafka } from 'kafkajs';
+import type { TopicAdmin } from '../kafka/topics';
 
 /** Deadline of creating the instance reply topic and joining its listener. */
 const INSTANCE_START_TIMEOUT_MS = 60000;
@@ -28,40 +26,31 @@ export interface TransportOptions {
   onError: (error: unknown) => void;
 }
 
-/** The Kafka plumbing a Reactor or a Pipeline owns: one client, admin, producers, requester. */
+/** The Kafka plumbing a Reactor or a Pipeline owns: one client (admin, producers, consumers) and a requester per reply mode. */
 export class Transport {
-  readonly kafka: Kafka;
+  readonly client: KafkaClient;
   readonly admin: TopicAdmin;
   readonly producers: Producers;
   readonly requester: EphemeralRequester;
   /** The instance-mode requester: its reply topic is created at its first call (or start()). */
   readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
-  private readonly connection: ResolvedConnection;
   private readonly replyTopic: string | undefined;
 
   constructor(options: TransportOptions) {
-    this.connection = resolveConnection(options.connection);
     this.replyTopic = options.replyTopic;
-    this.kafka = createKafka(this.connection);
-    this.admin = new TopicAdmin(this.kafka);
+    this.client = new KafkaClient(resolveConnection(options.connection));
+    this.admin = this.client.admin;
+    this.producers = this.client.producers;
     this.admin.onDeleteError = (topics, e) =>
       options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.producers = new Producers(
-      this.kafka,
-      new TopicDirectory(
-        () => this.admin.list(''),
-        undefined,
-        (topic) => this.admin.missing(topic),
-      ),
-    );
-    this.requester = new EphemeralRequester(this.kafka, this.admin, this.producers, {
+    this.requester = new EphemeralRequester(this.client, {
       topicPrefix: options.ephemeralTopicPrefix,
       listenerMaxWaitMs: options.listenerMaxWaitMs,
       spareTopics: options.spareReturnTopics,
       onError: options.onError,
     });
-    this.instance = new InstanceRequester(this.kafka, this.admin, this.producers, {
+    this.instance = new InstanceRequester(this.client, {
       topicPrefix: options.ephemeralTopicPrefix,
       ...(options.replyTopic !== undefined && { replyTopic: options.replyTopic }),
       listenerMaxWaitMs: options.listenerMaxWaitMs,
@@ -82,7 +71,7 @@ export class Transport {
 
   /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
   reach(): Promise<void> {
-    return checkReachable(this.connection);
+    return this.client.reach();
   }
 
   /** Return topics this transport created and has not deleted yet (both modes). */
@@ -108,13 +97,7 @@ export class Transport {
   /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    for (const step of [
-      async () => this.sweeper?.stop(),
-      () => this.requester.close(),
-      () => this.instance.close(),
-      () => this.producers.close(),
-      () => this.admin.close(),
-    ]) {
+    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.instance.close(), () => this.client.close()]) {
       try {
         await step();
       } catch (e) {

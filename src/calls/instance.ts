@@ -1,11 +1,11 @@
-import type { Kafka } from 'kafkajs';
 import { AuthorizationError, ConfigError, ProtocolError, StateError } from '../errors';
 import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
-import { GroupConsumer } from './consumer';
+import type { GroupConsumer } from '../kafka/consumer';
+import type { KafkaClient } from '../kafka/kafka-client';
 import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
-import { newCorrelationId, newEphemeralTopic } from './naming';
-import type { Producers } from './producer';
-import type { TopicAdmin } from './topics';
+import { newCorrelationId, newEphemeralTopic } from '../naming';
+import type { Producers } from '../kafka/producer';
+import type { TopicAdmin } from '../kafka/topics';
 
 export interface InstanceRequesterOptions {
   topicPrefix: string;
@@ -43,13 +43,16 @@ export class InstanceRequester extends Requester {
   /** Values on the reply topic that were not replies at all. */
   malformedReplies = 0;
 
+  private readonly admin: TopicAdmin;
+  private readonly producers: Producers;
+
   constructor(
-    private readonly kafka: Kafka,
-    private readonly admin: TopicAdmin,
-    private readonly producers: Producers,
+    private readonly client: KafkaClient,
     private readonly options: InstanceRequesterOptions,
   ) {
     super();
+    this.admin = client.admin;
+    this.producers = client.producers;
     this.topic = options.replyTopic ?? newEphemeralTopic(options.topicPrefix);
   }
 
@@ -64,7 +67,7 @@ export class InstanceRequester extends Requester {
     this.starting ??= (async () => {
       const given = this.options.replyTopic !== undefined;
       if (!given) this.owned.add(this.topic);
-      const listener = new GroupConsumer(this.kafka, {
+      const listener = this.client.consumer({
         groupId: this.topic,
         topic: this.topic,
         // A topic of its own is read whole; an operator's from where its group

@@ -1,11 +1,11 @@
-import type { Kafka } from 'kafkajs';
 import { ProtocolError, StateError } from '../errors';
-import { GroupConsumer } from './consumer';
+import type { GroupConsumer } from '../kafka/consumer';
+import type { KafkaClient } from '../kafka/kafka-client';
 import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
-import { newCorrelationId, newEphemeralTopic } from './naming';
+import { newCorrelationId, newEphemeralTopic } from '../naming';
 import { TopicPool } from './topic-pool';
-import type { Producers } from './producer';
-import type { TopicAdmin } from './topics';
+import type { Producers } from '../kafka/producer';
+import type { TopicAdmin } from '../kafka/topics';
 
 export type { CallOptions, CallOutcome, CallTimings } from './calls';
 
@@ -44,14 +44,17 @@ export class EphemeralRequester extends Requester {
   private readonly pool: TopicPool;
   private inFlight = 0;
 
+  private readonly admin: TopicAdmin;
+  private readonly producers: Producers;
+
   constructor(
-    private readonly kafka: Kafka,
-    private readonly admin: TopicAdmin,
-    private readonly producers: Producers,
+    private readonly client: KafkaClient,
     private readonly options: EphemeralRequesterOptions,
   ) {
     super();
-    this.pool = new TopicPool(admin, {
+    this.admin = client.admin;
+    this.producers = client.producers;
+    this.pool = new TopicPool(this.admin, {
       prefix: options.topicPrefix,
       spare: options.spareTopics,
       max: 16,
@@ -102,7 +105,7 @@ export class EphemeralRequester extends Requester {
       const createdAt = Date.now();
 
       const reply = this.expectReply<R>(correlationId, topic, opts);
-      listener = new GroupConsumer(this.kafka, {
+      listener = this.client.consumer({
         groupId: returnTopic,
         topic: returnTopic,
         fromBeginning: true,

@@ -1,7 +1,7 @@
 import { AuthorizationError, FusionError, TransportError } from '../errors';
-import type { ConnectionOptions } from './client';
-import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from './naming';
-import { reachableAdmin, type TopicAdmin } from './topics';
+import type { ConnectionOptions } from '../kafka/client';
+import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from '../naming';
+import { reachableAdmin, type TopicAdmin } from '../kafka/topics';
 
 /** Options of `sweepTopics`. */
 export interface SweepOptions {

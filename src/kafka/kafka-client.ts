@@ -1,0 +1,49 @@
+import type { Kafka } from 'kafkajs';
+import { createKafka, type ResolvedConnection } from './client';
+import { GroupConsumer, type GroupConsumerOptions } from './consumer';
+import { Producers } from './producer';
+import { checkReachable } from './reach';
+import { TopicDirectory } from './topic-directory';
+import { TopicAdmin } from './topics';
+
+/**
+ * The adapter's one door: a kafkajs client and what the library makes of
+ * it (an admin, the producers, group consumers). Above this folder nothing
+ * sees kafkajs: failures come out as the library's typed errors.
+ */
+export class KafkaClient {
+  readonly admin: TopicAdmin;
+  readonly producers: Producers;
+  private readonly kafka: Kafka;
+
+  constructor(private readonly connection: ResolvedConnection) {
+    this.kafka = createKafka(connection);
+    this.admin = new TopicAdmin(this.kafka);
+    this.producers = new Producers(
+      this.kafka,
+      new TopicDirectory(
+        () => this.admin.list(''),
+        undefined,
+        (topic) => this.admin.missing(topic),
+      ),
+    );
+  }
+
+  /** A consumer in a group, not started. */
+  consumer(options: GroupConsumerOptions): GroupConsumer {
+    return new GroupConsumer(this.kafka, options);
+  }
+
+  /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
+  reach(): Promise<void> {
+    return checkReachable(this.connection);
+  }
+
+  /** Disconnect the producers, then the admin (each even if the other failed); rethrow the first failure. */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled([this.producers.close()]);
+    const admin = await Promise.allSettled([this.admin.close()]);
+    const failed = [...results, ...admin].find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}
