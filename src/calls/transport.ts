@@ -36,9 +36,11 @@ export class Transport {
   readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
   private readonly replyTopic: string | undefined;
+  private readonly prefix: string;
 
   constructor(options: TransportOptions) {
     this.replyTopic = options.replyTopic;
+    this.prefix = options.ephemeralTopicPrefix;
     this.client = new KafkaClient(resolveConnection(options.connection));
     this.admin = this.client.admin;
     this.producers = this.client.producers;
@@ -72,6 +74,18 @@ export class Transport {
   /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
   reach(): Promise<void> {
     return this.client.reach();
+  }
+
+  /**
+   * Ready the calls of `mode`, the one start sequence of a Reactor and a
+   * Pipeline: the producers connected; in instance mode the reply topic and
+   * its listener; in ephemeral mode, when `checkCreate`, the right to create
+   * return topics checked (an AuthorizationError if not).
+   */
+  async startCalls(mode: ReplyMode, checkCreate: boolean): Promise<void> {
+    await this.producers.connect();
+    if (mode === 'instance') await this.instance.start();
+    else if (checkCreate) await this.admin.checkCreate(this.prefix);
   }
 
   /** Return topics this transport created and has not deleted yet (both modes). */

@@ -1,15 +1,13 @@
+import { CALLER_DEFAULTS, CALLER_OPTIONS, resolveCallerFields, type CallerOptions, type ResolvedCallerOptions } from '../calls/caller';
+import type { CallOutcome } from '../calls/calls';
 import { ConfigError, StateError } from '../errors';
 import { checkKnownOptions } from '../known-options';
-import { resolveCallEncoding } from '../options';
-import { checkReplyMode } from '../reply-mode';
-import { checkDuration, checkNonNegative, withoutUndefined } from '../validate';
-import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
-import { resolveConnection, type ConnectionOptions } from '../kafka/client';
-import type { CallOutcome } from '../calls/calls';
-import type { ReplyMode } from '../reply-mode';
-import { EPHEMERAL_TOPIC_PREFIX, isValidTopicName } from '../naming';
+import { checkDuration, withoutUndefined } from '../validate';
+import { checkReplyMode, type ReplyMode } from '../reply-mode';
+import type { RetryPolicy } from '../retry';
+import { isValidTopicName } from '../naming';
 import { Transport } from '../calls/transport';
-import { JSON_CODEC, type Codec } from '../protocol/codec';
+import type { Codec } from '../protocol/codec';
 import { hasUtf8Form } from '../protocol/bytes';
 import { encodeRequestMessage, resolveEncoding, type Encoding, type WireFormat } from '../protocol/wire';
 import type { OutboundMessage } from '../kafka/producer';
@@ -18,95 +16,22 @@ import { instrumentedCall, type CallInstruments } from '../telemetry/instrument'
 import { Metrics, type MetricsSnapshot } from '../telemetry/metrics';
 import { TraceSpan } from '../telemetry/trace';
 
-/** Everything a Pipeline runs on; every field is optional. */
-export interface PipelineOptions {
-  /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
-  connection?: ConnectionOptions;
+/** Everything a Pipeline runs on, all optional: the caller options (see CallerOptions) and its own. */
+export interface PipelineOptions extends CallerOptions {
   /** Default deadline of `request`. @defaultValue 30000 */
   requestTimeoutMs?: number;
-  /**
-   * How `request` gets its reply: `'ephemeral'` (a fresh return topic per
-   * request, fusion's model) or `'instance'` (one reply topic for this
-   * Pipeline, created at start; much cheaper per request). A request can
-   * override it. @defaultValue 'ephemeral'
-   */
-  replyMode?: ReplyMode;
-  /**
-   * Ephemeral mode: return topics created ahead, in batches, beyond the calls
-   * in flight (up to 16), so that a call does not wait for its topic's
-   * creation. Each still serves one call; unused ones are deleted after a
-   * minute and at close. 0: every call creates its own. @defaultValue 2
-   */
-  spareReturnTopics?: number;
-  /** Prefix of the return topics this Pipeline creates. @defaultValue `kafka-fusion.reply.` */
-  ephemeralTopicPrefix?: string;
-  /**
-   * Instance mode: read replies from this topic, made by an operator, instead
-   * of a topic the library creates at start and deletes at close. For a
-   * principal that may not create topics (docs/security.md). One topic per
-   * process, outside the return-topic prefix; its listener's consumer group
-   * has the topic's name and commits as it reads. @defaultValue none: the
-   * library makes `<ephemeralTopicPrefix><uuid>`
-   */
-  replyTopic?: string;
-  /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
-  listenerMaxWaitMs?: number;
-  /**
-   * Orphaned return topics (left by a process killed mid-call) are swept at
-   * start and then every this many ms; 0 turns sweeping off. See `sweepTopics`.
-   * @defaultValue 300000
-   */
-  sweepIntervalMs?: number;
-  /** A return topic younger than this is never swept. @defaultValue 300000 */
-  sweepOlderThanMs?: number;
-  /**
-   * A request that fails transiently (a Kafka client error; never a remote
-   * error or a timeout) is tried again with capped exponential backoff and
-   * jitter, within its deadline. `{ retries: 0 }` turns it off.
-   * @defaultValue `RETRY_DEFAULTS` (3 retries, 100 ms doubling to at most 2 s, ±20 %)
-   */
-  retry?: Partial<RetryPolicy>;
-  /**
-   * Codec of what this Pipeline sends (and of the results it reads). JSON
-   * travels in the kafka-fusion envelope; any other codec writes the payload
-   * bare with the envelope's fields in headers. @defaultValue `JSON_CODEC`
-   */
-  codec?: Codec;
-  /** Wire format: 'envelope' (JSON only) or 'headers' (see docs/protocol.md). @defaultValue 'envelope' with the JSON codec, else 'headers' */
-  wire?: WireFormat;
-  /**
-   * Write Spring's headers `kafka_correlationId` and `kafka_replyTopic` on
-   * envelope requests too, so that a Spring or NestJS service can answer
-   * them (the headers format always has them). false saves each round trip
-   * encoding and decoding them (40 to 60 µs of CPU measured in one process,
-   * 8 to 15 % of instance-mode throughput at 64 in flight; docs/performance.md).
-   * @defaultValue true
-   */
-  interopHeaders?: boolean;
-  /** Background failures with no caller to tell (a sweep that failed...). Default: logs to stderr. */
-  onError?: (error: unknown) => void;
 }
 
 /** PipelineOptions with their defaults filled in. */
-export type ResolvedPipelineOptions = Required<Omit<PipelineOptions, 'replyTopic'>> & Pick<PipelineOptions, 'replyTopic'>;
+export type ResolvedPipelineOptions = ResolvedCallerOptions & { requestTimeoutMs: number };
 
-/** What a Pipeline option is when not given (see PipelineOptions). */
+/** What a Pipeline option is when not given (see PipelineOptions; the caller options' are CALLER_DEFAULTS). */
 export const PIPELINE_DEFAULTS = {
-  connection: {},
+  ...CALLER_DEFAULTS,
   requestTimeoutMs: 30000,
-  replyMode: 'ephemeral' as ReplyMode,
-  spareReturnTopics: 2,
-  ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
-  listenerMaxWaitMs: 100,
-  sweepIntervalMs: 300000,
-  sweepOlderThanMs: 300000,
-  retry: RETRY_DEFAULTS,
-  codec: JSON_CODEC,
-  wire: 'envelope' as WireFormat,
-  interopHeaders: true,
   /** Logs to stderr. */
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
-} satisfies Required<Omit<PipelineOptions, 'replyTopic'>>;
+} satisfies Omit<ResolvedPipelineOptions, 'replyTopic'>;
 
 /** Options of `send` (and the base of `request`'s). */
 export interface SendOptions {
@@ -167,21 +92,10 @@ const BATCH_ITEM = ['data', 'key', 'headers'] as const;
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedPipelineOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an options object');
-  checkKnownOptions(options, [...Object.keys(PIPELINE_DEFAULTS), 'replyTopic']);
+  checkKnownOptions(options, [...new Set([...CALLER_OPTIONS, ...Object.keys(PIPELINE_DEFAULTS)])]);
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as ResolvedPipelineOptions;
-  if (o.replyTopic !== undefined) {
-    if (!isValidTopicName(o.replyTopic)) throw new ConfigError('replyTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.replyTopic)}`);
-    if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
-  }
-  for (const k of ['requestTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
-  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
-  if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
-  if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
-  if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');
-  checkReplyMode('replyMode', o.replyMode);
-  o.retry = resolveRetryPolicy('retry', options.retry);
-  o.connection = resolveConnection(o.connection, 'connection.');
-  Object.assign(o, resolveCallEncoding(options, o.interopHeaders));
+  checkDuration('requestTimeoutMs', o.requestTimeoutMs);
+  resolveCallerFields(o, options);
   return o;
 }
 
@@ -293,10 +207,8 @@ export class Pipeline {
       this.meters.attach();
       try {
         await this.transport.reach();
-        await this.transport.producers.connect();
-        if (o.replyMode === 'instance') await this.transport.instance.start();
         // A Pipeline that may not create return topics would fail each request: say so now.
-        else await this.transport.admin.checkCreate(o.ephemeralTopicPrefix);
+        await this.transport.startCalls(o.replyMode, true);
         this.transport.sweeper?.start();
       } catch (e) {
         this.starting = undefined;

@@ -148,8 +148,8 @@ export class Reactor<T = unknown, R = unknown> {
         if (missing) await transport.admin.create([{ topic: o.deadLetterTopic }]);
       }
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
-      await transport.producers.connect();
-      if (o.replyMode === 'instance') await transport.instance.start();
+      // A Reactor that only serves never creates a return topic: no check of that right.
+      await transport.startCalls(o.replyMode, false);
       this.consumer = transport.client.consumer({
         groupId: o.groupId,
         topic: o.mainTopic,
