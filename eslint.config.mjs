@@ -30,6 +30,8 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: {
+      // Lines that fit a screen (prettier wraps code; this catches long strings and comments).
+      'max-len': ['error', { code: 160, ignoreUrls: true }],
       'import-x/no-restricted-paths': [
         'error',
         {

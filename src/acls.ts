@@ -183,7 +183,8 @@ export function aclCommands(grants: AclGrant[], principal: string, bootstrap = '
   return grants.map(
     (g) =>
       `kafka-acls --bootstrap-server ${bootstrap} --command-config ${commandConfig} --add --allow-principal ${principal} ` +
-      `${g.operations.map((op) => `--operation ${op}`).join(' ')} --${g.resourceType} ${g.name}${g.pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''}`,
+      `${g.operations.map((op) => `--operation ${op}`).join(' ')} --${g.resourceType} ${g.name}` +
+      (g.pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''),
   );
 }
 

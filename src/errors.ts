@@ -219,7 +219,8 @@ export class UnknownTopicError extends FusionError {
   readonly topic: string;
   constructor(topic: string) {
     super(
-      `topic "${topic}" does not exist (or this client may not see it); nothing was written to it (create it first: ensureTopics(), or kafka-fusion topics create ${topic})`,
+      `topic "${topic}" does not exist (or this client may not see it); nothing was written to it ` +
+        `(create it first: ensureTopics(), or kafka-fusion topics create ${topic})`,
       UnknownTopicError.code,
       false,
     );
@@ -264,7 +265,9 @@ export class AuthorizationError extends FusionError implements AclRefusal {
       resourceType === 'cluster' ? '--cluster' : `--${resourceType} ${resource}${pattern === 'prefixed' ? ' --resource-pattern-type prefixed' : ''}`;
     super(
       `not authorized: ${principal ?? "this client's principal"} may not ${operation} ${target}${what ? ` (${what})` : ''}; ` +
-        `the broker refused it and trying again will not help. An operator grants it with: kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal ${principal ?? 'User:<name>'} --operation ${operation} ${option} (see docs/security.md)`,
+        'the broker refused it and trying again will not help. An operator grants it with: ' +
+        `kafka-acls --bootstrap-server <broker> --command-config <admin.properties> --add --allow-principal ${principal ?? 'User:<name>'} ` +
+        `--operation ${operation} ${option} (see docs/security.md)`,
       AuthorizationError.code,
       false,
       { cause },

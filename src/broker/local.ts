@@ -450,7 +450,8 @@ async function restart(kill: boolean, downForMs: number): Promise<void> {
   const started = Date.now();
   await stopProcess(state.pid, kill ? 'SIGKILL' : 'SIGTERM');
   log(
-    `stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`,
+    `stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; ` +
+      `starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`,
   );
   if (downForMs > 0) await new Promise((resolve) => setTimeout(resolve, downForMs));
   await launch(state.version, state.dataDir, started, 'a');

@@ -101,7 +101,8 @@ export class InstanceRequester extends Requester {
             if (missing)
               throw new ConfigError(
                 'replyTopic',
-                `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), one per process, outside the return-topic prefix`,
+                `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), ` +
+                  'one per process, outside the return-topic prefix',
               );
           }
           // A reply written before the first fetch resolved "latest" would be skipped.

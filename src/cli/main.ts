@@ -291,7 +291,8 @@ export function buildProgram(io: Io = processIo): Command {
     .option('--down-for <s>', 'restart: stay away this many seconds first', seconds)
     .addHelpText(
       'after',
-      "\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker's state and data; default <cache>/brokers)",
+      '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), ' +
+        "KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker's state and data; default <cache>/brokers)",
     )
     .action(async (action: string, o: { kill?: boolean; downFor?: number }, command: Command) => {
       // --brokers names a cluster to use instead of a local broker, as KAFKA_BROKERS does.

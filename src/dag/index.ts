@@ -3,5 +3,5 @@ export { buildPlan } from './build';
 export { runPlan, DagRunFailure } from './run';
 export { appendResults, prependResults, injectArgs } from './args';
 export { toMermaid, toDot, renderDag, DAG_FORMATS, type DagFormat } from './render';
-export { task, serial, parallel, toDepsMap, type PlanStep, type TaskOptions } from './plans';
+export { task, serial, parallel, toDepsMap, type PlanStep, type TaskOptions } from './builders';
 export type { ArgIn, CallSpec, DepsMap, Plan, PlanNode, NodeOutcome, NodeStatus, RunResult, CallNode, RunOptions } from './types';

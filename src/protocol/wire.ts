@@ -80,7 +80,11 @@ export interface OutboundParts {
   headers: OutboundHeaders;
 }
 
-/** The caller's headers without protocol ones (e.g. a request's `kafka_replyTopic`, passed on with `message.headers`): the library writes those a message needs. */
+/**
+ * The caller's headers without protocol ones (e.g. a request's
+ * `kafka_replyTopic`, passed on with `message.headers`): the library writes
+ * those a message needs.
+ */
 function userHeaders(headers: OutboundHeaders): OutboundHeaders {
   // No prototype: a header named __proto__ is copied like any other.
   const out = Object.create(null) as OutboundHeaders;
@@ -133,7 +137,11 @@ async function decodePayload(codec: Codec, value: Buffer | null, what: string): 
   }
 }
 
-/** A bare JSON body, as NestJS and Spring (StringSerializer) write one: parsed, or its text when it is not JSON; nothing is null; bytes that are not UTF-8 are refused. */
+/**
+ * A bare JSON body, as NestJS and Spring (StringSerializer) write one:
+ * parsed, or its text when it is not JSON; nothing is null; bytes that are
+ * not UTF-8 are refused.
+ */
 function bareJson(value: Buffer | null, what: string): unknown {
   if (value === null || value.length === 0) return null;
   const text = utf8OrRefuse(value, what);

@@ -1,5 +1,5 @@
 import { buildPlan, prependResults, runPlan, type DepsMap } from '../../src/dag';
-import { parallel, serial, task, toDepsMap } from '../../src/dag/plans';
+import { parallel, serial, task, toDepsMap } from '../../src/dag/builders';
 import { DagValidationError } from '../../src/errors';
 
 const depsOf = (m: DepsMap) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.deps ?? []]));
