@@ -30,6 +30,7 @@ export type { ErrorCode } from './errors';
 
 export { elements, reactor, shutdownReactor, Reactor } from './reactor/reactor';
 export type { ReactorState } from './reactor/reactor';
+export type { LifecycleState } from './lifecycle';
 export type { ReactorOptions } from './reactor/options';
 export type { ReactorMessage, DepsFn, ProcFn, Results, ReactorOutput } from './reactor/types';
 export type { ReactorEvents } from './reactor/events';
@@ -39,6 +40,7 @@ export { Pipeline, createPipeline } from './pipeline/pipeline';
 export type { PipelineOptions, SendOptions, RequestOptions, BatchItem, BatchOptions, PipelineEvents } from './pipeline/pipeline';
 export type { CallOutcome } from './calls/calls';
 export type { ReplyMode } from './reply-mode';
+export type { CallerOptions } from './calls/caller';
 export type { RetryPolicy } from './retry';
 export type { TopicRule } from './naming';
 export { EPHEMERAL_TOPIC_PREFIX } from './naming';

@@ -4,7 +4,6 @@ import { ConfigError, StateError } from '../errors';
 import { checkKnownOptions } from '../known-options';
 import { checkDuration, withoutUndefined } from '../validate';
 import { checkReplyMode, type ReplyMode } from '../reply-mode';
-import type { RetryPolicy } from '../retry';
 import { isValidTopicName } from '../naming';
 import { Transport } from '../calls/transport';
 import type { Codec } from '../protocol/codec';
@@ -12,6 +11,7 @@ import { hasUtf8Form } from '../protocol/bytes';
 import { encodeRequestMessage, resolveEncoding, type Encoding, type WireFormat } from '../protocol/wire';
 import type { OutboundMessage } from '../kafka/producer';
 import { EventHub, type CallEvents, type Listener } from '../events';
+import type { LifecycleState } from '../lifecycle';
 import { instrumentedCall, type CallInstruments } from '../telemetry/instrument';
 import { Metrics, type MetricsSnapshot } from '../telemetry/metrics';
 import { TraceSpan } from '../telemetry/trace';
@@ -84,8 +84,6 @@ export interface PipelineEvents extends CallEvents<PipelineCallRef> {
   sent: { topic: string; count: number };
 }
 
-type State = 'idle' | 'running' | 'closing' | 'closed';
-
 const SEND_OPTIONS = ['key', 'codec', 'wire', 'headers'] as const;
 const REQUEST_OPTIONS = [...SEND_OPTIONS, 'timeoutMs', 'signal', 'replyMode'] as const;
 const BATCH_ITEM = ['data', 'key', 'headers'] as const;
@@ -143,7 +141,7 @@ function checkKey(key: unknown): string | Buffer | undefined {
 export class Pipeline {
   /** @internal The options with their defaults, as resolved. */
   readonly options: ResolvedPipelineOptions;
-  private state: State = 'idle';
+  private state: LifecycleState = 'idle';
   private transport: Transport | undefined;
   private starting: Promise<this> | undefined;
   private closing: Promise<void> | undefined;
@@ -193,16 +191,22 @@ export class Pipeline {
     return this.transport?.callCounters.ignored ?? 0;
   }
 
+  /** Where this Pipeline is in its life (the same states as a Reactor's: see LifecycleState). */
+  get status(): LifecycleState {
+    return this.state;
+  }
+
   /**
    * Connects the producer; in instance mode creates the reply topic and
    * joins its listener; in ephemeral mode checks that this principal may
    * create return topics (an AuthorizationError if not). Idempotent.
    */
   start(): Promise<this> {
-    if (this.state === 'closing' || this.state === 'closed')
+    if (this.state === 'stopping' || this.state === 'stopped')
       return Promise.reject(new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`));
     this.starting ??= (async () => {
       const o = this.options;
+      this.state = 'starting';
       this.transport = new Transport(o);
       this.meters.attach();
       try {
@@ -213,18 +217,21 @@ export class Pipeline {
       } catch (e) {
         this.starting = undefined;
         await this.transport.close().catch(() => undefined);
+        // A Pipeline may be started again after a failed start (a Reactor may not).
+        if (this.state === 'starting') this.state = 'idle';
         throw e;
       }
-      this.state = 'running';
+      if (this.state === 'starting') this.state = 'running';
       return this;
     })();
     return this.starting;
   }
 
   private running(topic: string): Transport {
-    if (this.state === 'closing' || this.state === 'closed')
+    if (this.state === 'stopping' || this.state === 'stopped')
       throw new StateError(`pipeline is ${this.state}; a closed Pipeline does not start again: make a new one`);
-    if (this.state !== 'running' || !this.transport) throw new StateError(`pipeline is ${this.state}; call start() first`);
+    if (this.state !== 'running' || !this.transport)
+      throw new StateError(`pipeline is ${this.state}; ${this.state === 'starting' ? 'wait for start() to resolve' : 'call start() first'}`);
     if (!isValidTopicName(topic)) throw new ConfigError('topic', `not a valid Kafka topic name: ${JSON.stringify(topic)}`);
     return this.transport;
   }
@@ -309,19 +316,19 @@ export class Pipeline {
     const headers = options.headers && checkHeaders(options.headers);
     const key = checkKey(options.key);
     return instrumentedCall(this.callInstruments, { topic }, 'active', headers, (h, onRetry) =>
-      transport.call<R>(mode, topic, data, { timeoutMs, key, headers: h, encoding, signal: options.signal, retry: this.options.retry as RetryPolicy, onRetry }),
+      transport.call<R>(mode, topic, data, { timeoutMs, key, headers: h, encoding, signal: options.signal, retry: this.options.retry, onRetry }),
     );
   }
 
   /** Rejects requests in flight, deletes the return topics it created, disconnects. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.state = 'closing';
+      this.state = 'stopping';
       await this.starting?.catch(() => undefined);
       try {
         await this.transport?.close();
       } finally {
-        this.state = 'closed';
+        this.state = 'stopped';
       }
     })();
     return this.closing;

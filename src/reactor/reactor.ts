@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Transport } from '../calls/transport';
 import { AuthorizationError, ConfigError, StateError } from '../errors';
 import { EventHub } from '../events';
+import type { LifecycleState } from '../lifecycle';
 import type { GroupConsumer } from '../kafka/consumer';
 import type { Encoding } from '../protocol/wire';
 import type { CallInstruments } from '../telemetry/instrument';
@@ -12,12 +13,8 @@ import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions
 import { Responder } from './responder';
 import type { DepsFn, ProcFn } from './types';
 
-/**
- * Where a Reactor is in its life. `failed`: its start() failed, and what the
- * start had opened is closed again; it cannot be started again (make a new
- * one), and shutdown() has nothing left to do.
- */
-export type ReactorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/** Where a Reactor is in its life (see LifecycleState). */
+export type ReactorState = LifecycleState;
 
 /** Where a Reactor's group stands on one partition of its main topic. */
 export interface PartitionPosition {
@@ -250,6 +247,11 @@ export class Reactor<T = unknown, R = unknown> {
    * created, complete the Subject, disconnect. Idempotent.
    */
   shutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /** The same as `shutdown()`: the verb a Pipeline has too. */
+  close(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.state === 'starting') {
         // End a start under way (a consumer stopped while it joins gives up), then stop whatever it reached.

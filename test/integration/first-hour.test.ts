@@ -110,6 +110,6 @@ test('mistakes in what is passed are ConfigErrors that say what to do; a closed 
     new ConfigError('specs[0]', 'must be an object such as { topic: "first-hour.x" }, got the string "first-hour.x"'),
   );
   await pipeline.close();
-  await expect(pipeline.request(topic!, 1)).rejects.toThrow(new StateError('pipeline is closed; a closed Pipeline does not start again: make a new one'));
-  await expect(pipeline.start()).rejects.toThrow(new StateError('pipeline is closed; a closed Pipeline does not start again: make a new one'));
+  await expect(pipeline.request(topic!, 1)).rejects.toThrow(new StateError('pipeline is stopped; a closed Pipeline does not start again: make a new one'));
+  await expect(pipeline.start()).rejects.toThrow(new StateError('pipeline is stopped; a closed Pipeline does not start again: make a new one'));
 });

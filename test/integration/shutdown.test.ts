@@ -155,7 +155,7 @@ describe('shutdownReactor', () => {
     expect(error).toBeInstanceOf(StateError);
     expect((error as Error).message).toBe('requester is shutting down');
     expect(await ephemeralTopicsOnBroker()).toEqual([]);
-    await expect(pipeline.request(silent!, 1)).rejects.toThrow('pipeline is closed');
+    await expect(pipeline.request(silent!, 1)).rejects.toThrow('pipeline is stopped');
   });
 
   test('a dependency service keeps answering while its callers come and go', async () => {

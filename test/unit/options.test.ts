@@ -105,7 +105,7 @@ describe('Pipeline options and state', () => {
     await expect(p.request('t', 1)).rejects.toThrow('pipeline is idle; call start() first');
     await expect(p.send('t', 1)).rejects.toBeInstanceOf(StateError);
     await p.close();
-    await expect(p.start()).rejects.toThrow('pipeline is closed');
+    await expect(p.start()).rejects.toThrow('pipeline is stopped');
   });
 });
 
