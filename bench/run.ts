@@ -14,7 +14,7 @@ import { brokersFromEnv } from '../src/kafka/client';
 import { GroupConsumer } from '../src/kafka/consumer';
 import { createKafka, resolveConnection } from '../src/kafka/client';
 import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/naming';
-import { topicAdmin } from '../src/kafka/topics';
+import { topicAdmin } from '../src/kafka/topic-tools';
 import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor, type Reactor } from '../src/reactor/reactor';
 import type { DepsMap } from '../src/dag';

@@ -8,7 +8,7 @@
  */
 import { Pipeline } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor } from '../src/reactor/reactor';
-import { topicAdmin } from '../src/kafka/topics';
+import { topicAdmin } from '../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../src/naming';
 
 const CALLS = Number(process.env.CALLS ?? 30);

@@ -54,5 +54,5 @@ export type { WireFormat } from './protocol/wire';
 
 export { brokersFromEnv } from './kafka/client';
 export type { ConnectionOptions, LogLevel, Logger, SaslOptions, TlsOptions } from './kafka/client';
-export { ensureTopics } from './kafka/topics';
+export { ensureTopics } from './kafka/topic-tools';
 export type { TopicSpec } from './kafka/topics';

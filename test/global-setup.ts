@@ -1,4 +1,4 @@
-import { probeBroker } from '../src/kafka/topics';
+import { probeBroker } from '../src/kafka/topic-tools';
 import { brokersFromEnv } from '../src/kafka/client';
 
 /** Fail fast, saying how to fix it, when the integration tests have no broker. */

@@ -1,4 +1,4 @@
-import { topicAdmin } from '../src/kafka/topics';
+import { topicAdmin } from '../src/kafka/topic-tools';
 import { brokersFromEnv } from '../src/kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX } from '../src/naming';
 

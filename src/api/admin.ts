@@ -6,7 +6,7 @@
  * @packageDocumentation
  * @module kafka-fusion/admin
  */
-export { deleteTopicsByPrefix } from '../kafka/topics';
+export { deleteTopicsByPrefix } from '../kafka/topic-tools';
 export { sweepTopics, SWEEP_DEFAULTS } from '../calls/sweeper';
 export type { SweepOptions, SweepReport } from '../calls/sweeper';
 export { LIBRARY_TOPIC_PREFIX, EPHEMERAL_TOPIC_PREFIX } from '../naming';

@@ -1,7 +1,8 @@
 import { AuthorizationError, FusionError, TransportError } from '../errors';
 import type { ConnectionOptions } from '../kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX, ephemeralTopicTime } from '../naming';
-import { reachableAdmin, type TopicAdmin } from '../kafka/topics';
+import { type TopicAdmin } from '../kafka/topics';
+import { reachableAdmin } from '../kafka/topic-tools';
 
 /** Options of `sweepTopics`. */
 export interface SweepOptions {

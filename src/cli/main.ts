@@ -22,7 +22,7 @@ import { ConfigError, isFusionError } from '../errors';
 import type { ConnectionOptions } from '../kafka/client';
 import { ephemeralTopicTime, isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../naming';
 import { sweepTopics } from '../calls/sweeper';
-import { ensureTopics, reachableAdmin } from '../kafka/topics';
+import { ensureTopics, reachableAdmin } from '../kafka/topic-tools';
 import { WIRE_FORMATS, type WireFormat } from '../protocol/wire';
 import { Pipeline } from '../pipeline/pipeline';
 import { dotToSvg } from './svg';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { brokersFromEnv, type ConnectionOptions } from '../../src/kafka/client';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 
 export const brokers = brokersFromEnv();

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { isFusionError } from '../../src/errors';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 import { sweepTopics } from '../../src/calls/sweeper';
 import { Pipeline } from '../../src/pipeline/pipeline';

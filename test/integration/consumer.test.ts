@@ -6,7 +6,7 @@
  */
 import { createKafka, resolveConnection } from '../../src/kafka/client';
 import { GroupConsumer } from '../../src/kafka/consumer';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { connection, createTopics, testName } from '../helpers/broker';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ReplyMode } from '../../src/reply-mode';
 import { createTopics, testName } from '../helpers/broker';
 import { ConfigError, StateError } from '../../src/errors';
-import { ensureTopics } from '../../src/kafka/topics';
+import { ensureTopics } from '../../src/kafka/topic-tools';
 import { connection } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline } from '../helpers/fusion';
 import { closedPort } from '../helpers/net';

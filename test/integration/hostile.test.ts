@@ -12,7 +12,7 @@ import { createTopics, deleteTopics, messagesWritten, testName, connection } fro
 import { closeAllAndCheckTopics, startReactor } from '../helpers/fusion';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 
 afterEach(closeAllAndCheckTopics);
 

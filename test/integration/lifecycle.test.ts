@@ -2,7 +2,7 @@
  * Consumer lifecycle: partitions assigned and revoked (with the reason), the
  * group's positions and lag, replay from the beginning.
  */
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { connection, testName } from '../helpers/broker';
 import { closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
 import { waitFor } from '../helpers/wait';

@@ -19,7 +19,7 @@ import type { ReplyMode } from '../../src/reply-mode';
 import type { ConnectionOptions, Logger } from '../../src/kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 import { sweepTopics } from '../../src/calls/sweeper';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { DEAD_LETTER_HEADERS as DLQ } from '../../src/protocol/headers';
 import { grantAcls } from '../helpers/acls';

@@ -3,7 +3,7 @@
  * JSON and raw Kafka messages rather than with our own encoder.
  */
 import { newEphemeralTopic } from '../../src/naming';
-import { topicAdmin } from '../../src/kafka/topics';
+import { topicAdmin } from '../../src/kafka/topic-tools';
 import { DEAD_LETTER_HEADERS } from '../../src/protocol/headers';
 import { connection, createTopics, deleteTopics } from '../helpers/broker';
 import { withRaw } from '../helpers/raw';
