@@ -1,5 +1,5 @@
 /**
- * Unknown option names are mistakes (`timeoutMs` for `requestTimeoutMs`):
+ * Unknown option names are mistakes (`timeoutMs` for `callTimeoutMs`):
  * refused with a ConfigError that names the option and the closest known
  * one. A leaf module: it imports only the errors.
  */

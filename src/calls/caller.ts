@@ -18,6 +18,12 @@ export interface CallerOptions {
   /** How to reach Kafka. @defaultValue `{}` (KAFKA_BROKERS, else 127.0.0.1:9092) */
   connection?: ConnectionOptions;
   /**
+   * Deadline of one call: a Reactor's dependency call, or a Pipeline's
+   * request unless it gives its own `timeoutMs` (topic creation, listener,
+   * round trip, retries). @defaultValue 30000
+   */
+  callTimeoutMs?: number;
+  /**
    * How calls get their replies: `'ephemeral'` (a fresh return topic per
    * call, fusion's model) or `'instance'` (one reply topic for this process,
    * created at start; much cheaper per call). A node of a deps map, or a
@@ -90,6 +96,7 @@ export type ResolvedCallerOptions = Required<Omit<CallerOptions, 'replyTopic' | 
 /** What a caller option is when not given (onError's default names its owner: see each). */
 export const CALLER_DEFAULTS = {
   connection: {},
+  callTimeoutMs: 30000,
   replyMode: 'ephemeral' as ReplyMode,
   spareReturnTopics: 2,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
@@ -115,7 +122,7 @@ export function resolveCallerFields(o: ResolvedCallerOptions, given: CallerOptio
     if (!isValidTopicName(o.replyTopic)) throw new ConfigError('replyTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.replyTopic)}`);
     if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
   }
-  checkDuration('listenerMaxWaitMs', o.listenerMaxWaitMs);
+  for (const k of ['callTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');

@@ -16,19 +16,18 @@ import { instrumentedCall, type CallInstruments } from '../telemetry/instrument'
 import { Metrics, type MetricsSnapshot } from '../telemetry/metrics';
 import { TraceSpan } from '../telemetry/trace';
 
-/** Everything a Pipeline runs on, all optional: the caller options (see CallerOptions) and its own. */
-export interface PipelineOptions extends CallerOptions {
-  /** Default deadline of `request`. @defaultValue 30000 */
-  requestTimeoutMs?: number;
-}
+/**
+ * Everything a Pipeline runs on, all optional: the caller options (see
+ * CallerOptions; `callTimeoutMs` is the default deadline of `request`).
+ */
+export type PipelineOptions = CallerOptions;
 
 /** PipelineOptions with their defaults filled in. */
-export type ResolvedPipelineOptions = ResolvedCallerOptions & { requestTimeoutMs: number };
+export type ResolvedPipelineOptions = ResolvedCallerOptions;
 
 /** What a Pipeline option is when not given (see PipelineOptions; the caller options' are CALLER_DEFAULTS). */
 export const PIPELINE_DEFAULTS = {
   ...CALLER_DEFAULTS,
-  requestTimeoutMs: 30000,
   /** Logs to stderr. */
   onError: (error: unknown) => console.error('kafka-fusion pipeline:', error),
 } satisfies Omit<ResolvedPipelineOptions, 'replyTopic'>;
@@ -55,7 +54,7 @@ export interface SendOptions {
 
 /** Options of `request` and `call`. */
 export interface RequestOptions extends SendOptions {
-  /** Deadline for the result. Default: the Pipeline's requestTimeoutMs. */
+  /** Deadline for the result. Default: the Pipeline's callTimeoutMs. */
   timeoutMs?: number;
   /** Abort the request early. */
   signal?: AbortSignal;
@@ -92,7 +91,6 @@ export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedP
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an options object');
   checkKnownOptions(options, [...new Set([...CALLER_OPTIONS, ...Object.keys(PIPELINE_DEFAULTS)])]);
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as ResolvedPipelineOptions;
-  checkDuration('requestTimeoutMs', o.requestTimeoutMs);
   resolveCallerFields(o, options);
   return o;
 }
@@ -308,7 +306,7 @@ export class Pipeline {
   async call<R = unknown, T = unknown>(topic: string, data: T, options: RequestOptions = {}): Promise<CallOutcome<R>> {
     const transport = this.running(topic);
     checkKnownOptions(options, REQUEST_OPTIONS, 'options.');
-    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
     const mode = options.replyMode ?? this.options.replyMode;
     checkDuration('timeoutMs', timeoutMs);
     checkReplyMode('replyMode', mode);

@@ -15,8 +15,6 @@ export interface ReactorOptions<T = unknown, R = unknown> extends CallerOptions 
   groupId: string;
   /** Receives `{ message, result }` (or `{ message, error }`) for every message; completed at shutdown. */
   subject?: Subject<ReactorOutput<T, R>>;
-  /** Deadline of one dependency call (topic creation, listener, round trip). @defaultValue 30000 */
-  callTimeoutMs?: number;
   /**
    * Deadline of one message's whole DAG (every call, procFn excluded), from
    * when the Reactor takes it up. A request that carries its caller's
@@ -90,7 +88,6 @@ export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, O
 /** What a Reactor option is when not given (see ReactorOptions; the caller options' are CALLER_DEFAULTS). */
 export const REACTOR_DEFAULTS = {
   ...CALLER_DEFAULTS,
-  callTimeoutMs: 30000,
   fromBeginning: false,
   partitionsConsumedConcurrently: 1,
   perPartitionConcurrency: 1,
@@ -137,7 +134,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   resolveCallerFields(o, options);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
   if (o.messageTimeoutMs !== undefined) checkDuration('messageTimeoutMs', o.messageTimeoutMs);
-  for (const k of ['callTimeoutMs', 'drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs'] as const) checkDuration(k, o[k]);
+  for (const k of ['drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);
   if (!Number.isInteger(o.perPartitionConcurrency))
     throw new ConfigError('perPartitionConcurrency', `must be a whole number, got ${o.perPartitionConcurrency}`);

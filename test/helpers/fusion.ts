@@ -50,7 +50,7 @@ export async function startService<T, R>(procFn: (value: T) => R | Promise<R>, o
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const p = new Pipeline({ connection, requestTimeoutMs: 60000, ...options });
+  const p = new Pipeline({ connection, callTimeoutMs: 60000, ...options });
   closers.push(() => p.close());
   return p.start();
 }

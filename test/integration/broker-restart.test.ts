@@ -69,7 +69,7 @@ test.each([
       fetchMaxWaitMs: 100,
       onError: (e) => errors.push(e),
     });
-    const pipeline = new Pipeline({ connection, requestTimeoutMs: DEADLINE_MS, onError: (e) => errors.push(e) });
+    const pipeline = new Pipeline({ connection, callTimeoutMs: DEADLINE_MS, onError: (e) => errors.push(e) });
     try {
       const handled: number[] = [];
       await els.start(

@@ -22,11 +22,16 @@ describe('Reactor options', () => {
     expect(frozen).toEqual(input);
   });
 
-  test('documented defaults (TSDoc @defaultValue) equal REACTOR_DEFAULTS', () => {
-    const src = fs.readFileSync(path.join(__dirname, '../../src/reactor/options.ts'), 'utf8');
-    const documented = [...src.matchAll(/@defaultValue (\d+|true|false)\b[^*]*\*\/\n\s+(\w+)\?:/g)].map((m) => [m[2], JSON.parse(m[1]!)]);
-    expect(documented.length).toBeGreaterThanOrEqual(8);
-    for (const [key, value] of documented) expect([key, (REACTOR_DEFAULTS as Record<string, unknown>)[key as string]]).toEqual([key, value]);
+  test('documented defaults (TSDoc @defaultValue) equal REACTOR_DEFAULTS, and the shared ones PIPELINE_DEFAULTS too', () => {
+    const documentedIn = (file: string) =>
+      [...fs.readFileSync(path.join(__dirname, '../../src', file), 'utf8').matchAll(/@defaultValue (\d+|true|false)\b[^*]*\*\/\n\s+(\w+)\?:/g)].map(
+        (m) => [m[2], JSON.parse(m[1]!)] as const,
+      );
+    const own = documentedIn('reactor/options.ts');
+    const shared = documentedIn('calls/caller.ts');
+    expect(own.length + shared.length).toBeGreaterThanOrEqual(10);
+    for (const [key, value] of [...own, ...shared]) expect([key, (REACTOR_DEFAULTS as Record<string, unknown>)[key]]).toEqual([key, value]);
+    for (const [key, value] of shared) expect([key, (PIPELINE_DEFAULTS as Record<string, unknown>)[key]]).toEqual([key, value]);
   });
 
   test.each<[string, Record<string, unknown>, string]>([
@@ -97,7 +102,7 @@ describe('Pipeline options and state', () => {
     // The connection is resolved (and checked) with the options, not at start().
     expect({ ...resolved, connection: PIPELINE_DEFAULTS.connection }).toEqual(PIPELINE_DEFAULTS);
     expect(resolved.connection).toEqual(resolveConnection({}));
-    expect(() => resolvePipelineOptions({ requestTimeoutMs: -1 })).toThrow('requestTimeoutMs: must be a positive number, got -1');
+    expect(() => resolvePipelineOptions({ callTimeoutMs: -1 })).toThrow('callTimeoutMs: must be a positive number, got -1');
   });
 
   test('methods before start() are StateErrors; bad topic names are ConfigErrors', async () => {
@@ -123,7 +128,7 @@ describe('connection', () => {
 
 describe('unknown option names', () => {
   test('a Pipeline, a Reactor and a connection refuse an unknown option, naming the closest known one', () => {
-    expect(() => new Pipeline({ timeoutMs: 5000 } as never)).toThrow(/^timeoutMs: is not an option; did you mean requestTimeoutMs\? \(known: /);
+    expect(() => new Pipeline({ timeoutMs: 5000 } as never)).toThrow(/^timeoutMs: is not an option; did you mean callTimeoutMs\? \(known: /);
     expect(() => elements({ mainTopic: 'm', groupId: 'g', callTimeout: 5 } as never)).toThrow(/^callTimeout: is not an option; did you mean callTimeoutMs\?/);
     expect(() => new Pipeline({ connection: { broker: ['127.0.0.1:9092'] } as never })).toThrow(
       /^connection\.broker: is not an option; did you mean connection\.brokers\?/,
