@@ -39,24 +39,26 @@ export type Stage = 'deps' | 'run' | 'proc';
 /**
  * The outcome table: how a message that was read and admitted ends, from
  * whether its work produced a result, where it stopped, what became of its
- * reply, and whether it named a return topic.
+ * reply, and whether it named a return topic. Outcomes are spelt as the
+ * metrics' `outcome` attribute is (`dead_lettered`); counters and events,
+ * as JavaScript names (`deadLettered`).
  *
  * | work | reply | outcome |
  * |---|---|---|
- * | any | dead-lettered (refused for good) | dead-lettered (already written) |
+ * | any | `dead_lettered` (refused for good) | `dead_lettered` (already written) |
  * | result | sent, none, gone | ok |
  * | result | expired (nobody waits) | expired |
- * | error at `deps` (no DAG to run), or with no return topic | any other | dead-letter it (nobody else would know) |
+ * | error at `deps` (no DAG to run), or with no return topic | any other | `dead_letter` it (nobody else would know) |
  * | error at `run` or `proc` | sent, gone | failed (the caller was told) |
  * | error at `run` or `proc` | expired | expired |
  */
 export function settle(
   work: { ok: boolean; stage: Stage; hasReturnTopic: boolean },
   reply: ReplyStatus['status'],
-): 'ok' | 'expired' | 'failed' | 'dead-letter' | 'dead-lettered' {
-  if (reply === 'dead-lettered') return 'dead-lettered';
+): 'ok' | 'expired' | 'failed' | 'dead_letter' | 'dead_lettered' {
+  if (reply === 'dead_lettered') return 'dead_lettered';
   if (work.ok) return reply === 'expired' ? 'expired' : 'ok';
-  if (work.stage === 'deps' || !work.hasReturnTopic) return 'dead-letter';
+  if (work.stage === 'deps' || !work.hasReturnTopic) return 'dead_letter';
   return reply === 'expired' ? 'expired' : 'failed';
 }
 
@@ -201,11 +203,11 @@ export class MessageHandler<T, R> {
         this.deps.events.emit('done', () => ({ message, durationMs: Date.now() - receivedAt }));
         return { outcome: settled };
       }
-      const error = written.status === 'dead-lettered' ? written.error : (outcome as { error: unknown }).error;
+      const error = written.status === 'dead_lettered' ? written.error : (outcome as { error: unknown }).error;
       this.deps.options.subject?.next({ message, error, plan, run });
       this.deps.events.emit('done', () => ({ message, durationMs: Date.now() - receivedAt, error }));
-      if (settled === 'dead-letter') return this.deadLettered(raw, error);
-      return { outcome: settled === 'dead-lettered' ? 'dead_lettered' : settled, error };
+      if (settled === 'dead_letter') return this.deadLettered(raw, error);
+      return { outcome: settled, error };
     } finally {
       clearInterval(beat);
     }

@@ -46,7 +46,7 @@ export interface ResponderOptions {
 }
 
 /** What became of a reply. */
-export type ReplyStatus = { status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead-lettered'; error: FusionError };
+export type ReplyStatus = { status: 'none' | 'sent' | 'gone' | 'expired' } | { status: 'dead_lettered'; error: FusionError };
 
 /** A reply on its caller's route: a foreign caller's correlation id as it came (Spring's is binary), on the partition it listens to. */
 function routedReply(key: Buffer | null, parts: OutboundParts, idBytes: Buffer | undefined, partition: number | undefined): OutboundMessage {
@@ -136,7 +136,7 @@ export class Responder {
         throw e; // the topic's metadata could not be read: the message is read again
       }
       await this.deadLetter(raw, e);
-      return { status: 'dead-lettered', error: e };
+      return { status: 'dead_lettered', error: e };
     }
     const write = async (o: ReplyContent) => {
       const parts = await encodeReplyMessage(id, o, request.encoding, headers);
@@ -172,7 +172,7 @@ export class Responder {
       }
     }
     await this.deadLetter(raw, failure);
-    return { status: 'dead-lettered', error: failure };
+    return { status: 'dead_lettered', error: failure };
   }
 
   /**

@@ -169,19 +169,19 @@ test('a reply or a dead letter that fails for now throws, so that the message is
 });
 
 test('settle: the outcome table, every row', () => {
-  const rows: [boolean, 'deps' | 'run' | 'proc', boolean, 'none' | 'sent' | 'gone' | 'expired' | 'dead-lettered', string][] = [
+  const rows: [boolean, 'deps' | 'run' | 'proc', boolean, 'none' | 'sent' | 'gone' | 'expired' | 'dead_lettered', string][] = [
     [true, 'proc', true, 'sent', 'ok'],
     [true, 'proc', true, 'gone', 'ok'],
     [true, 'proc', false, 'none', 'ok'],
     [true, 'proc', true, 'expired', 'expired'],
-    [true, 'proc', true, 'dead-lettered', 'dead-lettered'],
-    [false, 'deps', true, 'sent', 'dead-letter'],
-    [false, 'deps', true, 'expired', 'dead-letter'],
-    [false, 'proc', false, 'none', 'dead-letter'],
+    [true, 'proc', true, 'dead_lettered', 'dead_lettered'],
+    [false, 'deps', true, 'sent', 'dead_letter'],
+    [false, 'deps', true, 'expired', 'dead_letter'],
+    [false, 'proc', false, 'none', 'dead_letter'],
     [false, 'run', true, 'sent', 'failed'],
     [false, 'proc', true, 'gone', 'failed'],
     [false, 'run', true, 'expired', 'expired'],
-    [false, 'run', true, 'dead-lettered', 'dead-lettered'],
+    [false, 'run', true, 'dead_lettered', 'dead_lettered'],
   ];
   for (const [ok, stage, hasReturnTopic, reply, outcome] of rows) {
     expect({ ok, stage, hasReturnTopic, reply, outcome: settle({ ok, stage, hasReturnTopic }, reply) }).toEqual({ ok, stage, hasReturnTopic, reply, outcome });
