@@ -55,6 +55,22 @@ export default tseslint.config(
               from: ['./src/kafka', './node_modules/kafkajs'],
               message: 'src/protocol owns the wire format and imports no transport',
             },
+            {
+              target: './src/kafka',
+              from: ['./src/calls', './src/reactor', './src/pipeline', './src/telemetry', './src/api', './src/cli', './src/broker'],
+              message: 'src/kafka is the adapter: it imports nothing built on it',
+            },
+            {
+              target: './src/calls',
+              from: ['./src/reactor', './src/pipeline', './src/api', './src/cli', './src/broker'],
+              message: 'src/calls is below the Reactor and the Pipeline',
+            },
+            {
+              target: ['./src/validate.ts', './src/reply-mode.ts', './src/naming.ts', './src/lifecycle.ts', './src/errors.ts'],
+              from: './src',
+              except: ['./errors.ts'],
+              message: 'the leaves import nothing of src but errors',
+            },
             { target: allBut('kafka'), from: './node_modules/kafkajs', message: 'only src/kafka imports kafkajs' },
             { target: allBut('cli'), from: './node_modules/commander', message: 'only src/cli imports commander' },
             { target: allBut('telemetry'), from: './node_modules/@opentelemetry', message: 'only src/telemetry imports OpenTelemetry' },

@@ -29,6 +29,7 @@ export {
 export type { ErrorCode } from './errors';
 
 export { elements, reactor, shutdownReactor, Reactor } from './reactor/reactor';
+export type { ReactorElements } from './reactor/reactor';
 export type { ReactorState } from './reactor/reactor';
 export type { LifecycleState } from './lifecycle';
 export type { ReactorOptions } from './reactor/options';

@@ -67,10 +67,10 @@ export interface CallerOptions {
    */
   retry?: Partial<RetryPolicy>;
   /**
-   * Codec of payloads: what this process sends, and the replies and
-   * `headers`-format requests it reads when they name its content type (JSON
-   * is always read, JSON envelopes too). A node or a message can choose
-   * another. @defaultValue `JSON_CODEC`
+   * Codec of payloads: what this process writes, and what it reads when the
+   * message names the codec's content type (JSON is always read, JSON
+   * envelopes too). A node of a deps map, or a message, can choose another.
+   * @defaultValue `JSON_CODEC`
    */
   codec?: Codec;
   /**

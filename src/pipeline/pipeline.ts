@@ -89,6 +89,11 @@ const BATCH_ITEM = ['data', 'key', 'headers'] as const;
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedPipelineOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an options object');
+  if ('requestTimeoutMs' in options)
+    throw new ConfigError(
+      'requestTimeoutMs',
+      "is now callTimeoutMs (the default deadline of request); connection.requestTimeoutMs is kafkajs's timeout of one broker request",
+    );
   checkKnownOptions(options, [...new Set([...CALLER_OPTIONS, ...Object.keys(PIPELINE_DEFAULTS)])]);
   const o = { ...PIPELINE_DEFAULTS, ...withoutUndefined(options) } as ResolvedPipelineOptions;
   resolveCallerFields(o, options);

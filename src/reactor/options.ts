@@ -125,14 +125,14 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   if (!isValidTopicName(o.deadLetterTopic))
     throw new ConfigError('deadLetterTopic', `must be a valid Kafka topic name, got ${JSON.stringify(o.deadLetterTopic)}`);
   if (o.deadLetterTopic === o.mainTopic) throw new ConfigError('deadLetterTopic', 'must differ from mainTopic (a dead letter would be read again)');
-  if (o.replyTopic !== undefined && (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic))
-    throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
   if (!Array.isArray(o.returnTopicAllowList) || o.returnTopicAllowList.some((r) => !(typeof r === 'string' && r.length > 0) && !(r instanceof RegExp))) {
     throw new ConfigError('returnTopicAllowList', 'must be an array of topic prefixes (non-empty strings) and RegExps');
   }
   o.returnTopicAllowList = [...compileTopicRules(o.returnTopicAllowList)];
-  resolveCallerFields(o, options);
   if (typeof o.groupId !== 'string' || o.groupId.length === 0) throw new ConfigError('groupId', 'must be a non-empty string');
+  resolveCallerFields(o, options);
+  if (o.replyTopic !== undefined && (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic))
+    throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
   if (o.messageTimeoutMs !== undefined) checkDuration('messageTimeoutMs', o.messageTimeoutMs);
   for (const k of ['drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);

@@ -13,6 +13,9 @@ import { resolveReactorOptions, type ReactorOptions, type ResolvedReactorOptions
 import { Responder } from './responder';
 import type { DepsFn, ProcFn } from './types';
 
+/** @deprecated The Reactor's class was called ReactorElements: use `Reactor`. */
+export type ReactorElements<T = unknown, R = unknown> = Reactor<T, R>;
+
 /** Where a Reactor is in its life (see LifecycleState). */
 export type ReactorState = LifecycleState;
 

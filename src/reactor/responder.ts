@@ -4,7 +4,7 @@
  * not be read, and dead-letters what cannot be answered. It writes through
  * a ReplyChannel, so its decisions are unit-tested without a broker.
  */
-import { AuthorizationError, isFusionError, isRetriable, ProtocolError, toWireError, TransportError, type FusionError } from '../errors';
+import { AuthorizationError, isFusionError, ProtocolError, toWireError, TransportError, type FusionError } from '../errors';
 import type { InboundMessage } from '../kafka/consumer';
 import type { OutboundMessage } from '../kafka/producer';
 import { isAllowedTopic, type TopicRule } from '../naming';
@@ -56,6 +56,11 @@ function routedReply(key: Buffer | null, parts: OutboundParts, idBytes: Buffer |
     headers: idBytes === undefined ? parts.headers : { ...parts.headers, [INTEROP_HEADERS.correlationId]: idBytes },
     ...(partition !== undefined && { partition }),
   };
+}
+
+/** A write the broker refused as it is (too large, invalid...): sending it again cannot help. */
+function refusedForGood(e: unknown): boolean {
+  return e instanceof TransportError && (e.reason === 'too-large' || e.reason === 'refused');
 }
 
 export class Responder {
@@ -157,7 +162,8 @@ export class Responder {
       failure =
         e instanceof ProtocolError || e instanceof AuthorizationError
           ? e
-          : new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, isRetriable(e));
+          : // Only what the broker refused for good is dead-lettered; anything else may pass: the message is read again.
+            new TransportError(`${raw.topic}[${raw.partition}]@${raw.offset}: could not reply to "${topic}"`, e, !refusedForGood(e));
       if (failure.retriable) {
         this.options.onError(failure);
         throw failure;

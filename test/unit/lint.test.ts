@@ -39,6 +39,13 @@ test.each([
     "import { utf8 } from './bytes';\nimport { ReplyMatcher } from './replies';\nexport const x = [utf8, ReplyMatcher];\n",
     ['protocol/codec imports only errors'],
   ],
+  ['src/kafka/breach.ts', "import { Transport } from '../calls/transport';\nexport const t = Transport;\n", ['src/kafka is the adapter']],
+  [
+    'src/calls/breach.ts',
+    "import { Pipeline } from '../pipeline/pipeline';\nexport const p = Pipeline;\n",
+    ['src/calls is below the Reactor and the Pipeline'],
+  ],
+  ['src/naming.ts', "import { RETRY_DEFAULTS } from './retry';\nexport const r = RETRY_DEFAULTS;\n", ['the leaves import nothing of src but errors']],
   ['src/reactor/breach.ts', "import { Command } from 'commander';\nexport const c = Command;\n", ['only src/cli imports commander']],
   ['src/pipeline/breach.ts', "import { trace } from '@opentelemetry/api';\nexport const t = trace;\n", ['only src/telemetry imports OpenTelemetry']],
   [

@@ -103,6 +103,7 @@ describe('Pipeline options and state', () => {
     expect({ ...resolved, connection: PIPELINE_DEFAULTS.connection }).toEqual(PIPELINE_DEFAULTS);
     expect(resolved.connection).toEqual(resolveConnection({}));
     expect(() => resolvePipelineOptions({ callTimeoutMs: -1 })).toThrow('callTimeoutMs: must be a positive number, got -1');
+    expect(() => resolvePipelineOptions({ requestTimeoutMs: 5000 } as never)).toThrow(/^requestTimeoutMs: is now callTimeoutMs/);
   });
 
   test('methods before start() are StateErrors; bad topic names are ConfigErrors', async () => {
