@@ -172,6 +172,36 @@ async function createAndJoinAlone(n: number): Promise<{ createMs: number; joinMs
   return { createMs: Math.round(median(creates) * 10) / 10, joinMs: Math.round(median(joins) * 10) / 10 };
 }
 
+/**
+ * What the broker allows for return topics: one admin creating topics and
+ * then deleting them, one CreateTopics and one DeleteTopics per batch, one
+ * batch at a time; topics per second (each created and deleted) by batch
+ * size. In KRaft each request goes to the controller one at a time and
+ * commits after controller.quorum.append.linger.ms: topics in a request are
+ * nearly free, requests are not (issue 16's yardstick for ephemeral calls).
+ */
+async function topicChurn(batches: number[], topicsEach: number): Promise<Record<string, number>> {
+  const admin = createKafka(resolveConnection(connection)).admin();
+  await admin.connect();
+  const rates: Record<string, number> = {};
+  try {
+    for (const batch of batches) {
+      const rounds = Math.max(2, Math.ceil(topicsEach / batch));
+      const started = performance.now();
+      for (let r = 0; r < rounds; r++) {
+        const topics = Array.from({ length: batch }, () => newEphemeralTopic());
+        await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: false });
+        await admin.deleteTopics({ topics });
+      }
+      rates[`batch ${batch}`] = Math.round((rounds * batch) / ((performance.now() - started) / 1000));
+      progress(`topic churn, batches of ${batch}: ${rates[`batch ${batch}`]} topics/s`);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return rates;
+}
+
 /** Diamond (a; b, c after a; d after b, c) vs the same four nodes one by one, through a Reactor in instance mode. */
 async function diamond(): Promise<{ msEach: Record<string, number>; parallelMs: number; sequentialMs: number; longestPathMs: number; sumMs: number }> {
   const msEach = { a: 20, b: 300, c: 300, d: 20 };
@@ -295,9 +325,11 @@ async function main(): Promise<void> {
     rows.push(await roundTrip('raw @platformatic/kafka', () => platformaticKafka(brokers, tag, respond, ensureTopics, deleteTopics)));
     progress('createTopic + group join alone');
     const alone = await createAndJoinAlone(QUICK ? 10 : 30);
+    progress('topic churn: create and delete in batches');
+    const churn = await topicChurn([1, 16, 64, 256], QUICK ? 64 : 512);
     const dia = await diamond();
     const mem = await memory(echo);
-    extra = { alone, diamond: dia, memory: mem };
+    extra = { alone, churn, diamond: dia, memory: mem };
   } finally {
     await shutdownReactor(echo);
     await deleteTopics([echo.options.mainTopic, echo.options.deadLetterTopic]);
@@ -307,13 +339,20 @@ async function main(): Promise<void> {
   const row = (name: string) => rows.find((r) => r.name === name)!;
   const {
     alone,
+    churn,
     diamond: dia,
     memory: mem,
-  } = extra as { alone: { createMs: number; joinMs: number }; diamond: Awaited<ReturnType<typeof diamond>>; memory: Awaited<ReturnType<typeof memory>> };
+  } = extra as {
+    alone: { createMs: number; joinMs: number };
+    churn: Record<string, number>;
+    diamond: Awaited<ReturnType<typeof diamond>>;
+    memory: Awaited<ReturnType<typeof memory>>;
+  };
   const ratios = {
     'instance p50 / raw kafkajs p50 (target <= 1.3)': row('kafka-fusion instance').latency.p50 / row('raw kafkajs').latency.p50,
     'instance throughput c64 / NestJS c64 (target >= 2)': row('kafka-fusion instance').throughput.c64! / row('NestJS ClientKafka').throughput.c64!,
     'ephemeral p50 / (createTopic + join alone) (target <= 1.5)': row('kafka-fusion ephemeral').latency.p50 / (alone.createMs + alone.joinMs),
+    'ephemeral c64 / topic churn in batches of 256 (target >= 0.25)': row('kafka-fusion ephemeral').throughput.c64! / churn['batch 256']!,
     'diamond sequential / parallel (target >= 1.8)': dia.sequentialMs / dia.parallelMs,
     'RSS change after warm-up, % (target within +-10)': mem.rssChangePct,
     'library topics left (target 0)': left.length,
@@ -330,6 +369,9 @@ async function main(): Promise<void> {
     ),
     '',
     `createTopic alone ${alone.createMs} ms + group join alone ${alone.joinMs} ms (medians); within back-to-back ephemeral calls: create ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, join ${row('kafka-fusion ephemeral').phases!.joinMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
+    `topic churn (create then delete, one request each per batch), topics/s: ${Object.entries(churn)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `diamond (a ${dia.msEach.a}, b ${dia.msEach.b}, c ${dia.msEach.c}, d ${dia.msEach.d} ms): parallel ${dia.parallelMs} ms (longest path ${dia.longestPathMs}), one by one ${dia.sequentialMs} ms (sum ${dia.sumMs})`,
     `memory over ${mem.requests} instance-mode requests after warm-up: RSS ${mem.rssMB.join(' -> ')} MB, heap ${mem.heapMB.join(' -> ')} MB`,
     `library topics left on the broker: ${left.length}${left.length ? ` (${left.join(', ')})` : ''}`,
