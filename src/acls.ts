@@ -162,7 +162,7 @@ export function requiredAcls(needs: AclNeeds): AclGrant[] {
 
 const OPERATION_ORDER: AclOperationName[] = ['Create', 'Delete', 'Read', 'Write', 'Describe'];
 
-/** One grant per resource: the operations' union, the reasons joined. */
+/** One grant per resource: the operations' union (in OPERATION_ORDER, once each), the reasons joined. */
 function merged(grants: AclGrant[]): AclGrant[] {
   const byResource = new Map<string, AclGrant>();
   for (const g of grants) {
@@ -170,7 +170,7 @@ function merged(grants: AclGrant[]): AclGrant[] {
     const seen = byResource.get(key);
     if (!seen) byResource.set(key, { ...g, operations: [...g.operations] });
     else {
-      seen.operations = OPERATION_ORDER.filter((op) => seen.operations.includes(op) || g.operations.includes(op));
+      seen.operations.push(...g.operations);
       seen.why = `${seen.why}; ${g.why}`;
     }
   }

@@ -94,16 +94,12 @@ export class InstanceRequester extends Requester {
       });
       try {
         if (given) {
-          if (!(await this.admin.exists(this.topic))) {
-            const missing = await this.admin.missing(this.topic);
-            if (missing instanceof AuthorizationError)
-              throw new AuthorizationError({ ...missing, operation: 'Read' }, 'the replyTopic, which it may not see', missing);
-            if (missing)
-              throw new ConfigError(
-                'replyTopic',
-                `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), ` +
-                  'one per process, outside the return-topic prefix',
-              );
+          if (!(await this.admin.present(this.topic, 'Read', 'the replyTopic, which it may not see'))) {
+            throw new ConfigError(
+              'replyTopic',
+              `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), ` +
+                'one per process, outside the return-topic prefix',
+            );
           }
           // A reply written before the first fetch resolved "latest" would be skipped.
           await this.admin.pinNewGroupAtEnd(this.topic, this.topic, this.options.startTimeoutMs);

@@ -19,7 +19,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { BROKER_ACTIONS, runBroker } from '../broker/local';
 import { DAG_FORMATS, renderDag, type DagFormat, type DepsMap } from '../dag';
 import { ConfigError, isFusionError } from '../errors';
-import type { ConnectionOptions } from '../kafka/client';
+import { brokersFromEnv, type ConnectionOptions } from '../kafka/client';
 import { ephemeralTopicTime, isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../naming';
 import { sweepTopics } from '../calls/sweeper';
 import { ensureTopics, reachableAdmin } from '../kafka/topic-tools';
@@ -277,9 +277,9 @@ export function buildProgram(io: Io = processIo): Command {
           answers: o.answers,
           ...(o.sweep === false && { sweeps: false }),
         });
-        const brokers =
-          (program.opts() as { brokers?: string[] }).brokers ?? (process.env.KAFKA_BROKERS ? [process.env.KAFKA_BROKERS.split(',')[0]!] : undefined);
-        io.out(o.table ? aclTable(grants) : aclCommands(grants, o.principal, brokers?.[0]).join('\n'));
+        // The cluster every command uses (--brokers, else KAFKA_BROKERS); none named: a placeholder.
+        const bootstrap = connection.brokers?.[0] ?? (process.env.KAFKA_BROKERS ? brokersFromEnv()[0] : undefined);
+        io.out(o.table ? aclTable(grants) : aclCommands(grants, o.principal, bootstrap).join('\n'));
       },
     );
 

@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { TransportError, UnknownTopicError, type FusionError } from '../errors';
+import { AuthorizationError, TransportError, UnknownTopicError, type FusionError } from '../errors';
 import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../naming';
 import { authorizationError } from './authz';
 import { errorTypes } from './error-types';
@@ -118,20 +118,20 @@ export class TopicAdmin {
    * asked. A client of its own asks: a kafkajs client that asks
    * about a topic asks about it in every metadata refresh afterwards, and
    * fails them all once that topic is refused or gone (kafkajs #1622).
+   * `operation` and `what` say what the topic was wanted for.
    */
-  async missing(topic: string): Promise<FusionError | undefined> {
+  async missing(
+    topic: string,
+    operation = 'Write',
+    what = 'to write to it; a topic it may not describe is not even in its topic list',
+  ): Promise<FusionError | undefined> {
     const probe = this.kafka.admin({ retry: { retries: 0 } });
     try {
       await probe.connect();
       await probe.fetchTopicMetadata({ topics: [topic] });
       return undefined;
     } catch (e) {
-      const refused = authorizationError(
-        this.kafka,
-        e,
-        { topic: { operation: 'Write', resource: topic, pattern: 'literal' } },
-        'to write to it; a topic it may not describe is not even in its topic list',
-      );
+      const refused = authorizationError(this.kafka, e, { topic: { operation, resource: topic, pattern: 'literal' } }, what);
       if (refused) return refused;
       if (errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION')) return new UnknownTopicError(topic);
       throw new TransportError(`could not look up "${topic}"`, e);
@@ -299,6 +299,18 @@ export class TopicAdmin {
   async exists(topic: string): Promise<boolean> {
     const admin = await this.connect();
     return (await admin.listTopics()).includes(topic);
+  }
+
+  /**
+   * Whether a topic this client needs for `operation` is there: true if it
+   * exists, false if it does not; an AuthorizationError naming `operation`
+   * when this principal may not see it (see `missing`).
+   */
+  async present(topic: string, operation: string, what: string): Promise<boolean> {
+    if (await this.exists(topic)) return true;
+    const missing = await this.missing(topic, operation, what);
+    if (missing instanceof AuthorizationError) throw missing;
+    return missing === undefined;
   }
 
   /** Queue topics for deletion in the background; `flush()` waits for it. */

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Transport } from '../calls/transport';
-import { AuthorizationError, ConfigError, StateError } from '../errors';
+import { ConfigError, StateError } from '../errors';
 import { EventHub } from '../events';
 import type { LifecycleState } from '../lifecycle';
 import type { GroupConsumer } from '../kafka/consumer';
@@ -135,17 +135,11 @@ export class Reactor<T = unknown, R = unknown> {
       this.transport = transport;
       this.meters.attach();
       await transport.reach();
-      if (!(await transport.admin.exists(o.mainTopic))) {
-        const missing = await transport.admin.missing(o.mainTopic);
-        if (missing instanceof AuthorizationError)
-          throw new AuthorizationError({ ...missing, operation: 'Read' }, 'its main topic, which it may not see', missing);
-        if (missing) throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
+      if (!(await transport.admin.present(o.mainTopic, 'Read', 'its main topic, which it may not see'))) {
+        throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
-      if (!(await transport.admin.exists(o.deadLetterTopic))) {
-        const missing = await transport.admin.missing(o.deadLetterTopic);
-        if (missing instanceof AuthorizationError)
-          throw new AuthorizationError({ ...missing, operation: 'Write' }, 'its dead-letter topic, which it may not see', missing);
-        if (missing) await transport.admin.create([{ topic: o.deadLetterTopic }]);
+      if (!(await transport.admin.present(o.deadLetterTopic, 'Write', 'its dead-letter topic, which it may not see'))) {
+        await transport.admin.create([{ topic: o.deadLetterTopic }]);
       }
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       // A Reactor that only serves never creates a return topic: no check of that right.

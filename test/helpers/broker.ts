@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { brokersFromEnv, type ConnectionOptions } from '../../src/kafka/client';
 import { topicAdmin } from '../../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
@@ -64,4 +66,23 @@ export async function partitionsOf(topic: string): Promise<number[]> {
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * scripts/broker.ts with `env` added (a test's own broker: its KAFKA_PORT,
+ * listeners, state), never on the cluster of KAFKA_BROKERS; resolves to
+ * its output, rejects with it.
+ */
+export function brokerScript(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const root = path.join(__dirname, '..', '..');
+  const full: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete full.KAFKA_BROKERS;
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'scripts', 'broker.ts'), ...args],
+      { cwd: root, env: full, timeout: 240000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout)),
+    ),
+  );
 }

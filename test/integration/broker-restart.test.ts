@@ -4,34 +4,22 @@
  * flow. Every request completes or fails with a clear error within its
  * deadline, none hangs, and Reactor and Pipeline carry on afterwards.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { isFusionError } from '../../src/errors';
 import { topicAdmin } from '../../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 import { sweepTopics } from '../../src/calls/sweeper';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { elements, shutdownReactor } from '../../src/reactor/reactor';
-import { testName } from '../helpers/broker';
+import { brokerScript, testName } from '../helpers/broker';
 import { waitFor } from '../helpers/wait';
 
-const ROOT = path.join(__dirname, '..', '..');
 const PORT = 9394;
 const connection = { brokers: [`127.0.0.1:${PORT}`], logLevel: (process.env.KF_TEST_LOG ?? 'nothing') as 'nothing' };
 const DEADLINE_MS = 15000;
 
 /** scripts/broker.ts on this test's port; never the cluster of KAFKA_BROKERS. */
 function broker(...args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_PORT: String(PORT) };
-  delete env.KAFKA_BROKERS;
-  return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args],
-      { cwd: ROOT, env, timeout: 240000 },
-      (error, stdout, stderr) => (error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout)),
-    ),
-  );
+  return brokerScript({ KAFKA_PORT: String(PORT) }, ...args);
 }
 
 beforeAll(() => broker('up'), 300000);

@@ -23,7 +23,7 @@ import { topicAdmin } from '../../src/kafka/topic-tools';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { DEAD_LETTER_HEADERS as DLQ } from '../../src/protocol/headers';
 import { grantAcls } from '../helpers/acls';
-import { createTopicsOn, messagesWritten, testName } from '../helpers/broker';
+import { brokerScript, createTopicsOn, messagesWritten, testName } from '../helpers/broker';
 import { closeAfterTest, closeAllAndCheckTopics, startPipeline, startReactor, startService } from '../helpers/fusion';
 import { withRaw } from '../helpers/raw';
 import { waitFor } from '../helpers/wait';
@@ -54,24 +54,16 @@ const onError = (e: unknown): void => {
   errors.push(e);
 };
 
+/** This test's own broker: its ports, its SCRAM users (no super user but ANONYMOUS), its state. */
 function broker(...args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env = {
     KAFKA_PORT: String(PORT),
     KAFKA_SASL_SSL_PORT: String(SECURE_PORT),
     KAFKA_SCRAM_USERS: USERS.map((u) => `${u}:${PASSWORDS[u]}`).join(','),
     KAFKA_SUPER_USERS: '',
     KAFKA_FUSION_STATE: STATE,
   };
-  delete env.KAFKA_BROKERS;
-  return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts', 'broker.ts'), ...args],
-      { cwd: ROOT, env, timeout: 240000 },
-      (error, stdout, stderr) => (error ? reject(new Error(`broker ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout)),
-    ),
-  );
+  return brokerScript(env, ...args);
 }
 
 let ca: string;
