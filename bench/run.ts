@@ -7,13 +7,13 @@
  *   KAFKA_BROKERS=h:9092 npm run bench
  *   BENCH_QUICK=1 npm run bench   # fewer requests (a smoke run)
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { brokersFromEnv } from '../src/kafka/client';
-import { GroupConsumer } from '../src/kafka/consumer';
 import { createKafka, resolveConnection } from '../src/kafka/client';
-import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/naming';
+import { EPHEMERAL_TOPIC_PREFIX, LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/naming';
 import { topicAdmin } from '../src/kafka/topic-tools';
 import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor, type Reactor } from '../src/reactor/reactor';
@@ -33,7 +33,7 @@ const respond = (data: unknown) => data;
 
 const N_LATENCY = QUICK ? 100 : 1000;
 const N_THROUGHPUT = QUICK ? 500 : 5000;
-const N_EPHEMERAL = QUICK ? 30 : 200;
+const N_EPHEMERAL = QUICK ? 300 : 2000;
 const N_MEMORY = QUICK ? 10000 : 100000;
 const PER_PARTITION = Number(process.env.BENCH_PER_PARTITION ?? 64);
 
@@ -146,32 +146,6 @@ async function fusion(
   }
 }
 
-/** createTopics (leaders awaited) and a consumer group's first join, alone: what an ephemeral call cannot avoid. */
-async function createAndJoinAlone(n: number): Promise<{ createMs: number; joinMs: number }> {
-  const admin = topicAdmin(connection);
-  const kafka = createKafka(resolveConnection(connection));
-  const creates: number[] = [];
-  const joins: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const topic = newEphemeralTopic();
-      const t0 = performance.now();
-      await admin.create([{ topic }]);
-      const t1 = performance.now();
-      const c = new GroupConsumer(kafka, { groupId: topic, topic, fromBeginning: true, autoCommit: false, maxWaitTimeInMs: 100, joinTimeoutMs: 30000 });
-      await c.start(async () => undefined);
-      const t2 = performance.now();
-      await c.stop();
-      await admin.deleteNow([topic]);
-      creates.push(t1 - t0);
-      joins.push(t2 - t1);
-    }
-  } finally {
-    await admin.close();
-  }
-  return { createMs: Math.round(median(creates) * 10) / 10, joinMs: Math.round(median(joins) * 10) / 10 };
-}
-
 /**
  * What the broker allows for return topics: one admin creating topics and
  * then deleting them, one CreateTopics and one DeleteTopics per batch, one
@@ -200,6 +174,84 @@ async function topicChurn(batches: number[], topicsEach: number): Promise<Record
     await admin.disconnect();
   }
   return rates;
+}
+
+/**
+ * What the broker allows for return topics that can be used: as topicChurn,
+ * but each batch is waited for until every new partition's leader answers
+ * (a ListOffsets), as kafka-fusion waits before a topic serves a call. The
+ * broker makes each new partition's log one at a time, a few ms each: that,
+ * not the CreateTopics request, is what bounds ephemeral calls.
+ */
+async function readyChurn(batch: number, topicsEach: number): Promise<number> {
+  const admin = topicAdmin(connection);
+  try {
+    const rounds = Math.max(2, Math.ceil(topicsEach / batch));
+    const started = performance.now();
+    for (let r = 0; r < rounds; r++) {
+      const topics = Array.from({ length: batch }, () => newEphemeralTopic());
+      const { failed } = await admin.createBatch(topics, 60000, EPHEMERAL_TOPIC_PREFIX);
+      if (failed.size > 0) throw new Error(`ready churn: ${failed.size} topics not ready: ${[...failed.values()][0]!.message}`);
+      const undeleted = await admin.deleteBatch(topics);
+      if (undeleted.size > 0) throw new Error(`ready churn: ${undeleted.size} topics not deleted`);
+    }
+    const rate = Math.round((rounds * batch) / ((performance.now() - started) / 1000));
+    progress(`ready-topic churn, batches of ${batch}: ${rate} topics/s`);
+    return rate;
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Issue 16's second broker: Kafka's defaults (group.initial.rebalance.delay.ms
+ * 3000, as users' clusters and managed services run), started on another
+ * port for this part only. Start times of a Pipeline in each mode and of a
+ * Reactor, and sequential ephemeral and instance calls.
+ */
+async function defaultBroker(): Promise<Record<string, number>> {
+  const port = Number(process.env.BENCH_DEFAULT_PORT ?? 9192);
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_PORT: String(port), KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '3000' };
+  delete env.KAFKA_BROKERS;
+  const script = path.join(__dirname, '..', 'scripts', 'broker.ts');
+  const run = (verb: string) => execFileSync(process.execPath, ['--import', 'tsx', script, verb], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  progress(`a broker with Kafka's defaults on port ${port}`);
+  run('up');
+  const conn = { ...connection, brokers: [`127.0.0.1:${port}`] };
+  const out: Record<string, number> = {};
+  try {
+    const topic = `bench.default-echo.${tag}`;
+    const admin = topicAdmin(conn);
+    await admin.create([{ topic }]).finally(() => admin.close());
+    let t0 = performance.now();
+    const echo = elements<unknown, unknown>({ connection: conn, mainTopic: topic, groupId: `${topic}.g`, fromBeginning: true, sweepIntervalMs: 0 });
+    await reactor<unknown, unknown>(
+      () => undefined,
+      (m) => respond(m.value),
+    )(echo);
+    out['Reactor start ms'] = Math.round(performance.now() - t0);
+    try {
+      for (const mode of ['ephemeral', 'instance'] as const) {
+        t0 = performance.now();
+        const pipeline = await new Pipeline({ connection: conn, replyMode: mode, sweepIntervalMs: 0 }).start();
+        out[`Pipeline start ms, ${mode}`] = Math.round(performance.now() - t0);
+        try {
+          await pipeline.request(topic, PAYLOAD); // first call: reply paths connected
+          const lat = await latency(() => pipeline.request(topic, PAYLOAD), QUICK ? 50 : 300);
+          out[`${mode} p50 ms`] = lat.p50;
+          out[`${mode} p99 ms`] = lat.p99;
+          progress(`default broker, ${mode}: start ${out[`Pipeline start ms, ${mode}`]} ms, p50 ${lat.p50.toFixed(2)} ms`);
+        } finally {
+          await pipeline.close();
+        }
+      }
+    } finally {
+      await shutdownReactor(echo);
+    }
+  } finally {
+    run('down');
+  }
+  return out;
 }
 
 /** Diamond (a; b, c after a; d after b, c) vs the same four nodes one by one, through a Reactor in instance mode. */
@@ -323,13 +375,13 @@ async function main(): Promise<void> {
     rows.push(await fusion('ephemeral', echo, N_EPHEMERAL, N_EPHEMERAL));
     rows.push(await roundTrip('NestJS ClientKafka', () => nestKafka(brokers, tag, respond, ensureTopics)));
     rows.push(await roundTrip('raw @platformatic/kafka', () => platformaticKafka(brokers, tag, respond, ensureTopics, deleteTopics)));
-    progress('createTopic + group join alone');
-    const alone = await createAndJoinAlone(QUICK ? 10 : 30);
     progress('topic churn: create and delete in batches');
     const churn = await topicChurn([1, 16, 64, 256], QUICK ? 64 : 512);
+    churn['ready, batch 256'] = await readyChurn(256, QUICK ? 512 : 1024);
     const dia = await diamond();
     const mem = await memory(echo);
-    extra = { alone, churn, diamond: dia, memory: mem };
+    const onDefaults = await defaultBroker();
+    extra = { churn, diamond: dia, memory: mem, defaultBroker: onDefaults };
   } finally {
     await shutdownReactor(echo);
     await deleteTopics([echo.options.mainTopic, echo.options.deadLetterTopic]);
@@ -338,21 +390,30 @@ async function main(): Promise<void> {
 
   const row = (name: string) => rows.find((r) => r.name === name)!;
   const {
-    alone,
     churn,
     diamond: dia,
     memory: mem,
+    defaultBroker: onDefaults,
   } = extra as {
-    alone: { createMs: number; joinMs: number };
     churn: Record<string, number>;
+    defaultBroker: Record<string, number>;
     diamond: Awaited<ReturnType<typeof diamond>>;
     memory: Awaited<ReturnType<typeof memory>>;
   };
   const ratios = {
     'instance p50 / raw kafkajs p50 (target <= 1.3)': row('kafka-fusion instance').latency.p50 / row('raw kafkajs').latency.p50,
     'instance throughput c64 / NestJS c64 (target >= 2)': row('kafka-fusion instance').throughput.c64! / row('NestJS ClientKafka').throughput.c64!,
-    'ephemeral p50 / (createTopic + join alone) (target <= 1.5)': row('kafka-fusion ephemeral').latency.p50 / (alone.createMs + alone.joinMs),
+    'ephemeral c64, calls/s (target >= 1000)': row('kafka-fusion ephemeral').throughput.c64!,
     'ephemeral c64 / topic churn in batches of 256 (target >= 0.25)': row('kafka-fusion ephemeral').throughput.c64! / churn['batch 256']!,
+    'ephemeral c64 / ready-topic churn in batches of 256': row('kafka-fusion ephemeral').throughput.c64! / churn['ready, batch 256']!,
+    'ephemeral p50 / instance p50 (target <= 2)': row('kafka-fusion ephemeral').latency.p50 / row('kafka-fusion instance').latency.p50,
+    'ephemeral p99 / instance p99 (target <= 10)': row('kafka-fusion ephemeral').latency.p99 / row('kafka-fusion instance').latency.p99,
+    'default broker: ephemeral p50 / tuned ephemeral p50 (target <= 1.5)': onDefaults['ephemeral p50 ms']! / row('kafka-fusion ephemeral').latency.p50,
+    'default broker: Pipeline start ms, slower mode (target < 1000)': Math.max(
+      onDefaults['Pipeline start ms, ephemeral']!,
+      onDefaults['Pipeline start ms, instance']!,
+    ),
+    'default broker: Reactor start ms (target < 1000)': onDefaults['Reactor start ms']!,
     'diamond sequential / parallel (target >= 1.8)': dia.sequentialMs / dia.parallelMs,
     'RSS change after warm-up, % (target within +-10)': mem.rssChangePct,
     'library topics left (target 0)': left.length,
@@ -368,8 +429,11 @@ async function main(): Promise<void> {
         `${r.name.padEnd(43)} ${fmt(r.latency.p50)} ${fmt(r.latency.p95)} ${fmt(r.latency.p99)}   ${String(r.throughput.c1 ?? '-').padStart(9)} ${String(r.throughput.c16 ?? '-').padStart(7)} ${String(r.throughput.c64 ?? '-').padStart(7)}`,
     ),
     '',
-    `createTopic alone ${alone.createMs} ms + group join alone ${alone.joinMs} ms (medians); within back-to-back ephemeral calls: create ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, join ${row('kafka-fusion ephemeral').phases!.joinMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
-    `topic churn (create then delete, one request each per batch), topics/s: ${Object.entries(churn)
+    `within ephemeral calls (medians): waiting for a return topic ${row('kafka-fusion ephemeral').phases!.createTopicMs} ms, round trip ${row('kafka-fusion ephemeral').phases!.roundTripMs} ms`,
+    `a broker with Kafka's defaults: ${Object.entries(onDefaults)
+      .map(([k, v]) => `${k} ${Math.round(v * 100) / 100}`)
+      .join(', ')}`,
+    `topic churn (create then delete, one request each per batch; "ready": leaders answering before the delete), topics/s: ${Object.entries(churn)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     `diamond (a ${dia.msEach.a}, b ${dia.msEach.b}, c ${dia.msEach.c}, d ${dia.msEach.d} ms): parallel ${dia.parallelMs} ms (longest path ${dia.longestPathMs}), one by one ${dia.sequentialMs} ms (sum ${dia.sumMs})`,

@@ -115,29 +115,15 @@ export function requiredAcls(needs: AclNeeds): AclGrant[] {
       name: reply,
       pattern: 'literal',
       operations: ['Read', 'Describe'],
-      why: "read replies from the operator's reply topic",
-    });
-    grants.push({
-      resourceType: 'group',
-      name: reply,
-      pattern: 'literal',
-      operations: ['Read', 'Describe'],
-      why: "the reply listener's group, named after its topic",
+      why: "read replies from the operator's reply topic (no consumer group)",
     });
   } else if (mode !== 'none') {
     grants.push({
       resourceType: 'topic',
       name: prefix,
       pattern: 'prefixed',
-      operations: ['Create', 'Delete', 'Read', 'Describe'],
-      why: 'create, read and delete its return topics',
-    });
-    grants.push({
-      resourceType: 'group',
-      name: prefix,
-      pattern: 'prefixed',
-      operations: ['Read', 'Describe'],
-      why: "the reply listeners' groups, named after their topics",
+      operations: ['Create', 'Delete', 'Read', 'Write', 'Describe'],
+      why: 'create, read (no consumer group) and delete its return topics; write the heartbeat that keeps those in use from sweepers',
     });
   }
   const sweeps = needs.sweeps ?? (mode !== 'none' && needs.replyTopic === undefined);
@@ -147,14 +133,7 @@ export function requiredAcls(needs: AclNeeds): AclGrant[] {
       name: prefix,
       pattern: 'prefixed',
       operations: ['Delete', 'Describe'],
-      why: 'the sweeper: delete orphaned return topics',
-    });
-    grants.push({
-      resourceType: 'group',
-      name: prefix,
-      pattern: 'prefixed',
-      operations: ['Describe'],
-      why: 'the sweeper: see whether a return topic is still read',
+      why: 'the sweeper: delete orphaned return topics (Describe: when each was last written)',
     });
   }
   return merged(grants);

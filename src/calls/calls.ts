@@ -10,6 +10,13 @@ import { DEFAULT_ENCODING, encodeRequestMessage, replyContent, type Encoding } f
 import type { OutboundMessage } from '../kafka/producer';
 import { RETRY_DEFAULTS, withRetry, type RetryPolicy } from '../retry';
 
+/**
+ * Header of the record a process writes now and then on the return topics
+ * it reads (its instance reply topic, an ephemeral one whose call lasts): it
+ * shows other processes' sweepers that the topic is in use. Readers skip it.
+ */
+export const HEARTBEAT_HEADER = 'kafka-fusion-heartbeat';
+
 /** Where one call spent its time, in milliseconds. */
 export interface CallTimings {
   /** createTopics, leaders awaited; 0 when no topic was created on the call's path (a return topic created ahead, or instance mode). */

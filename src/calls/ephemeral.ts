@@ -1,8 +1,9 @@
-import { ProtocolError, StateError } from '../errors';
-import type { GroupConsumer } from '../kafka/consumer';
+import { AuthorizationError, ProtocolError, StateError, TransportError, type FusionError } from '../errors';
+import type { InboundMessage } from '../kafka/consumer';
 import type { KafkaClient } from '../kafka/kafka-client';
-import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
-import { newCorrelationId, newEphemeralTopic } from '../naming';
+import type { ReplyReader } from '../kafka/reply-reader';
+import { attemptDeadline, HEARTBEAT_HEADER, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
+import { newCorrelationId } from '../naming';
 import { TopicPool } from './topic-pool';
 import type { Producers } from '../kafka/producer';
 import type { TopicAdmin } from '../kafka/topics';
@@ -11,45 +12,51 @@ export type { CallOptions, CallOutcome, CallTimings } from './calls';
 
 export interface EphemeralRequesterOptions {
   topicPrefix: string;
-  /** Return topics created ahead, beyond the calls in flight (TopicPool); 0: each call creates its own. */
+  /** Return topics kept ready ahead of the calls, at the least (TopicPool); 0: made only for calls that wait. */
   spareTopics: number;
   onError: (error: unknown) => void;
-  /** Fetch wait of reply listeners; bounds how long their disconnect takes. */
-  listenerMaxWaitMs: number;
+}
+
+/** A ready return topic older than this is deleted unused (well inside the sweepers' 5-minute TTL). */
+const SPARE_MAX_AGE_MS = 60000;
+
+/** At most this many return topics in one CreateTopics. */
+const MAX_BATCH = 512;
+
+/** Deadline of one batch of return topics, leaders included. */
+const CREATE_TIMEOUT_MS = 30000;
+
+/** A call waiting on its return topic: how to fail it if the topic is lost under the reader. */
+interface Waiting {
+  topic: string;
+  fail: (error: unknown) => void;
 }
 
 /**
- * A listener of a process that died stays a member of its group, and so
- * keeps its topic safe from the sweeper, until this runs out (kafkajs'
- * default is 30 s). Heartbeats go every 3 s.
- */
-export const LISTENER_SESSION_TIMEOUT_MS = 10000;
-
-/** A spare return topic older than this is deleted unused (well inside the sweepers' 5-minute TTL). */
-const SPARE_MAX_AGE_MS = 60000;
-
-/**
  * Request/reply on a fresh return topic per call (fusion-clj's model), without
- * fusion-clj's lost-reply bug: the topic is created (leaders awaited) and its
- * listener has joined, reading from the beginning, before the request is
- * sent; a reply can only land where it will be read. The topic is deleted
- * once, in the background, after its listener has left.
+ * fusion-clj's lost-reply bug: the topic exists, its leader known, and the
+ * process's reply reader reads it from offset 0 before the request is sent,
+ * so a reply can only land where it will be read. No consumer group: the
+ * reader fetches many return topics in one request. Topics are made in
+ * batches ahead of the calls (TopicPool) and deleted in batches once their
+ * call has ended (one DeleteTopics for all calls ended meanwhile).
  */
 export class EphemeralRequester extends Requester {
   /** Return topics created and not yet deleted. */
   readonly owned = new Set<string>();
   private readonly cleanups = new Set<Promise<void>>();
+  private readonly waiting = new Map<string, Waiting>();
   private closed = false;
 
-  private readonly pool: TopicPool;
-  private inFlight = 0;
+  readonly pool: TopicPool;
 
   private readonly admin: TopicAdmin;
   private readonly producers: Producers;
 
   constructor(
-    private readonly client: KafkaClient,
-    private readonly options: EphemeralRequesterOptions,
+    client: KafkaClient,
+    private readonly reader: ReplyReader,
+    options: EphemeralRequesterOptions,
   ) {
     super();
     this.admin = client.admin;
@@ -57,12 +64,35 @@ export class EphemeralRequester extends Requester {
     this.pool = new TopicPool(this.admin, {
       prefix: options.topicPrefix,
       spare: options.spareTopics,
-      max: 16,
+      maxBatch: MAX_BATCH,
       maxAgeMs: SPARE_MAX_AGE_MS,
+      createTimeoutMs: CREATE_TIMEOUT_MS,
       own: (topic) => this.owned.add(topic),
-      discard: (topic) => this.cleanup(topic, undefined, undefined),
+      discard: (topic) => this.cleanup(topic, false),
       onError: options.onError,
     });
+  }
+
+  /** A message the reader read on one of this requester's return topics. */
+  deliver(message: InboundMessage): void {
+    if (message.headers[HEARTBEAT_HEADER] !== undefined) return;
+    const w = this.waiting.get(message.topic);
+    try {
+      this.replies.deliver(message.value, message.headers);
+    } catch (e) {
+      w?.fail(e instanceof ProtocolError ? new ProtocolError(`reply from "${w.topic}" on ${message.topic}: ${e.message}`) : e);
+    }
+  }
+
+  /** Return topics of calls waiting for their reply. */
+  get inUse(): string[] {
+    return [...this.waiting.keys()];
+  }
+
+  /** The reader gave up a return topic (deleted under it, refused): its call fails (retriable unless refused). */
+  lost(topic: string, error: FusionError): void {
+    const w = this.waiting.get(topic);
+    w?.fail(error instanceof AuthorizationError ? error : new TransportError(`return topic ${topic} could not be read: ${error.message}`, error));
   }
 
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {
@@ -81,49 +111,24 @@ export class EphemeralRequester extends Requester {
     const started = Date.now();
     const correlationId = newCorrelationId();
     const { race, clear } = attemptDeadline(topic, correlationId, opts, local);
-    // A topic that does not exist fails the call at once, before a return topic is spent on it.
+    let returnTopic: string | undefined;
     try {
+      // A topic that does not exist fails the call at once, before a return topic is spent on it.
       await race(this.producers.checkTopic(topic));
-    } catch (e) {
-      clear();
-      throw e;
-    }
-    const spare = this.pool.take(this.inFlight);
-    const returnTopic = spare ?? newEphemeralTopic(this.options.topicPrefix);
-    let listener: GroupConsumer | undefined;
-    let creating: Promise<void> | undefined;
-    this.inFlight++;
-    try {
-      this.owned.add(returnTopic);
-      // Encoded before any topic is created: a payload its codec refuses costs no creation (a spare taken for it is deleted).
-      const request = await race(requestMessage(data, returnTopic, correlationId, opts));
-      const creatingAt = Date.now();
-      if (spare === undefined) {
-        creating = this.admin.create([{ topic: returnTopic }], opts.timeoutMs, { writable: false, prefix: this.options.topicPrefix });
-        await race(creating);
-      }
-      const createdAt = Date.now();
-
-      const reply = this.expectReply<R>(correlationId, topic, opts);
-      listener = this.client.consumer({
-        groupId: returnTopic,
-        topic: returnTopic,
-        fromBeginning: true,
-        autoCommit: false,
-        maxWaitTimeInMs: this.options.listenerMaxWaitMs,
-        sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
-        joinTimeoutMs: opts.timeoutMs,
+      const takingAt = Date.now();
+      const taking = this.pool.take();
+      const ready = await race(taking).catch((e: unknown) => {
+        // Given later all the same: deleted unused.
+        taking.then((t) => this.cleanup(t.topic, false)).catch(() => undefined);
+        throw e;
       });
-      await race(
-        listener.start(async (message) => {
-          try {
-            this.replies.deliver(message.value, message.headers);
-          } catch (e) {
-            reply.reject(e instanceof ProtocolError ? new ProtocolError(`reply from "${topic}" on ${returnTopic}: ${e.message}`) : e);
-          }
-        }),
-      );
-      const joinedAt = Date.now();
+      returnTopic = ready.topic;
+      const gotTopicAt = Date.now();
+      const request = await race(requestMessage(data, returnTopic, correlationId, opts));
+      const reply = this.expectReply<R>(correlationId, topic, opts);
+      this.waiting.set(returnTopic, { topic, fail: reply.reject });
+      this.reader.add(returnTopic, '0', ready.leader);
+      const readingAt = Date.now();
       await race(this.producers.send(topic, [request]));
       const result = await race(reply.promise);
       const done = Date.now();
@@ -132,32 +137,28 @@ export class EphemeralRequester extends Requester {
         correlationId,
         returnTopic,
         timings: {
-          createTopicMs: spare === undefined ? createdAt - creatingAt : 0,
-          joinMs: joinedAt - createdAt,
-          roundTripMs: done - joinedAt,
+          createTopicMs: ready.fromStock ? 0 : gotTopicAt - takingAt,
+          joinMs: readingAt - gotTopicAt,
+          roundTripMs: done - readingAt,
           totalMs: done - started,
           retries: attempt,
         },
       };
     } finally {
-      this.inFlight--;
       this.replies.forget(correlationId);
       clear();
-      this.cleanup(returnTopic, creating, listener);
+      if (returnTopic !== undefined) {
+        this.waiting.delete(returnTopic);
+        this.cleanup(returnTopic, true);
+      }
     }
   }
 
-  /** Off the critical path: the listener leaves, then the topic is deleted (once). */
-  private cleanup(returnTopic: string, creating: Promise<void> | undefined, listener: GroupConsumer | undefined): void {
+  /** Off the critical path: the reader lets go of the topic (if it read it), then it is deleted in the next batch. */
+  private cleanup(returnTopic: string, read: boolean): void {
     const work = (async () => {
-      // A create cut short by the deadline may still complete: let it settle
-      // first, or the delete could run before the topic exists and leak it.
-      await creating?.catch(() => undefined);
-      if (listener) await listener.stop().catch(() => undefined);
-      // A create that timed out may still have happened: delete regardless
-      // (deletion skips names that do not exist).
-      this.admin.scheduleDelete([returnTopic]);
-      await this.admin.flush();
+      if (read) await this.reader.remove(returnTopic);
+      await this.admin.scheduleDelete([returnTopic]);
       // Still owned if the delete failed: close() tries again.
       if (!this.admin.failedDeletes.has(returnTopic)) this.owned.delete(returnTopic);
     })();

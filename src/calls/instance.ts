@@ -1,8 +1,8 @@
-import { AuthorizationError, ConfigError, ProtocolError, StateError } from '../errors';
-import { attemptDeadline, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
-import type { GroupConsumer } from '../kafka/consumer';
+import { AuthorizationError, ConfigError, ProtocolError, StateError, TransportError, type FusionError } from '../errors';
+import { attemptDeadline, HEARTBEAT_HEADER, Requester, requestMessage, type CallOptions, type CallOutcome } from './calls';
+import type { InboundMessage } from '../kafka/consumer';
 import type { KafkaClient } from '../kafka/kafka-client';
-import { LISTENER_SESSION_TIMEOUT_MS } from './ephemeral';
+import type { ReplyReader } from '../kafka/reply-reader';
 import { newCorrelationId, newEphemeralTopic } from '../naming';
 import type { Producers } from '../kafka/producer';
 import type { TopicAdmin } from '../kafka/topics';
@@ -11,35 +11,37 @@ export interface InstanceRequesterOptions {
   topicPrefix: string;
   /**
    * An operator's topic to read replies from instead of one this process
-   * creates and deletes: it must exist; it is never created or deleted here.
-   * Its listener's group is named after it and commits as it reads.
+   * creates and deletes: it must exist; it is never created or deleted
+   * here. It is read from its end at start (replies to an earlier process's
+   * calls are of no use to this one).
    */
   replyTopic?: string;
-  /** Fetch wait of the reply listener; bounds how long its disconnect takes. */
-  listenerMaxWaitMs: number;
-  /** Deadline of creating the reply topic and joining its group. */
+  /** Deadline of creating the reply topic. */
   startTimeoutMs: number;
   onError: (error: unknown) => void;
 }
 
 /**
  * Request/reply on one reply topic per process (the fast mode): the topic is
- * created and its listener joined once, at the first call; every call sends
- * its request naming that topic and a fresh correlation id, and the listener
+ * created and given to the process's reply reader once, at the first call
+ * (no consumer group: nothing waits for a group join); every call sends its
+ * request naming that topic and a fresh correlation id, and the reader
  * hands each reply to the call that waits for it (first reply wins; late,
  * duplicate and foreign replies are counted and dropped). The topic is
  * deleted at close; a process killed before that leaves it to the sweeper,
- * as its name is an ordinary `<prefix><uuid v7>` return topic and its
- * listener's group (named after it) empties within the session timeout.
+ * as its name is an ordinary `<prefix><uuid v7>` return topic: the
+ * Transport's heartbeat on it shows other processes' sweepers that it is in
+ * use.
  */
 export class InstanceRequester extends Requester {
   /** This process's reply topic. */
   readonly topic: string;
   /** The reply topic, from the start of its creation until it is deleted. */
   readonly owned = new Set<string>();
-  private listener: GroupConsumer | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Its own reply topic is being read (the Transport's heartbeat then writes on it). */
+  started = false;
   /** Values on the reply topic that were not replies at all. */
   malformedReplies = 0;
 
@@ -47,7 +49,8 @@ export class InstanceRequester extends Requester {
   private readonly producers: Producers;
 
   constructor(
-    private readonly client: KafkaClient,
+    client: KafkaClient,
+    private readonly reader: ReplyReader,
     private readonly options: InstanceRequesterOptions,
   ) {
     super();
@@ -61,67 +64,60 @@ export class InstanceRequester extends Requester {
     return this.replies.pending;
   }
 
-  /** Create the reply topic and join its listener's group. Memoised; a failed start is tried again by the next call. */
+  /** A message the reader read on the reply topic. */
+  deliver(message: InboundMessage): void {
+    if (message.headers[HEARTBEAT_HEADER] !== undefined) return;
+    try {
+      this.replies.deliver(message.value, message.headers);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.malformedReplies++;
+    }
+  }
+
+  /** The reader gave the reply topic up (deleted under it, refused): the next call starts again (re-creating it if a sweeper took it). */
+  lost(error: FusionError): void {
+    this.options.onError(
+      error instanceof AuthorizationError
+        ? error
+        : new StateError(`reply topic ${this.topic} could not be read (${error.message}); the next call starts again`),
+    );
+    this.starting = undefined;
+  }
+
+  /** Create the reply topic (unless an operator's) and start reading it. Memoised; a failed start is tried again by the next call. */
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new StateError('requester is closed'));
     this.starting ??= (async () => {
-      const given = this.options.replyTopic !== undefined;
-      if (!given) this.owned.add(this.topic);
-      const listener = this.client.consumer({
-        groupId: this.topic,
-        topic: this.topic,
-        // A topic of its own is read whole; an operator's from where its group
-        // left off (from its end the first time: see below).
-        fromBeginning: !given,
-        autoCommit: given,
-        maxWaitTimeInMs: this.options.listenerMaxWaitMs,
-        sessionTimeoutMs: LISTENER_SESSION_TIMEOUT_MS,
-        joinTimeoutMs: this.options.startTimeoutMs,
-        onCrash: (error, restarting) => {
-          if (restarting) return this.options.onError(error);
-          // Stopped for good: the next call starts a new listener (and
-          // re-creates the topic if a sweeper took it meanwhile).
-          this.options.onError(
-            error instanceof AuthorizationError
-              ? error
-              : new StateError(`reply listener of ${this.topic} stopped: ${error.message}; the next call starts a new one`),
+      if (this.options.replyTopic !== undefined) {
+        if (!(await this.admin.present(this.topic, 'Read', 'the replyTopic, which it may not see'))) {
+          throw new ConfigError(
+            'replyTopic',
+            `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), ` +
+              'one per process, outside the return-topic prefix',
           );
-          if (this.listener === listener) {
-            this.listener = undefined;
-            this.starting = undefined;
-          }
-        },
-      });
-      try {
-        if (given) {
-          if (!(await this.admin.present(this.topic, 'Read', 'the replyTopic, which it may not see'))) {
-            throw new ConfigError(
-              'replyTopic',
-              `topic "${this.topic}" does not exist: an operator creates it (kafka-topics --create --topic ${this.topic}), ` +
-                'one per process, outside the return-topic prefix',
-            );
-          }
-          // A reply written before the first fetch resolved "latest" would be skipped.
-          await this.admin.pinNewGroupAtEnd(this.topic, this.topic, this.options.startTimeoutMs);
-        } else if (!(await this.admin.exists(this.topic))) {
-          await this.admin.create([{ topic: this.topic }], this.options.startTimeoutMs, { prefix: this.options.topicPrefix });
         }
-        this.listener = listener;
-        await listener.start(async (message) => {
-          try {
-            this.replies.deliver(message.value, message.headers);
-          } catch (e) {
-            if (!(e instanceof ProtocolError)) throw e;
-            this.malformedReplies++;
-          }
-        });
-      } catch (e) {
-        this.starting = undefined;
-        this.listener = undefined;
-        await listener.stop().catch(() => undefined);
-        throw e;
+        // From its end now: a reply can only follow a request sent after this.
+        const [p0] = await this.admin.offsets(this.topic);
+        this.reader.add(this.topic, p0?.high ?? '0');
+        return;
       }
-    })();
+      this.owned.add(this.topic);
+      if (await this.admin.exists(this.topic)) {
+        // Started before, and lost by the reader (a broker away for long): read it again from its end.
+        const [p0] = await this.admin.offsets(this.topic);
+        this.reader.add(this.topic, p0?.high ?? '0');
+      } else {
+        const { ready, failed } = await this.admin.createBatch([this.topic], this.options.startTimeoutMs, this.options.topicPrefix);
+        const leader = ready.get(this.topic);
+        if (leader === undefined) throw failed.get(this.topic) ?? new TransportError(`could not create ${this.topic}`);
+        this.reader.add(this.topic, '0', leader);
+      }
+      this.started = true;
+    })().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
     return this.starting;
   }
 
@@ -159,18 +155,16 @@ export class InstanceRequester extends Requester {
     }
   }
 
-  /** Abort calls in flight, stop the listener, delete the reply topic (unless an operator's). Idempotent. */
+  /** Abort calls in flight, stop reading, delete the reply topic (unless an operator's). Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.calls.abortAll('requester is shutting down');
       await this.starting?.catch(() => undefined);
-      try {
-        await this.listener?.stop();
-      } finally {
-        if (this.owned.size > 0) {
-          await this.admin.deleteNow([...this.owned]);
-          this.owned.clear();
-        }
+      this.started = false;
+      await this.reader.remove(this.topic);
+      if (this.owned.size > 0) {
+        await this.admin.deleteNow([...this.owned]);
+        this.owned.clear();
       }
     })();
     return this.closing;

@@ -9,9 +9,10 @@ export interface SweepOptions {
   /** Which topics are candidates: `<prefix><uuid v7>`. @defaultValue `kafka-fusion.reply.` */
   prefix?: string;
   /**
-   * Only topics named longer ago than this are deleted. It covers the moment
-   * between a live call's topic creation and its listener's join (when no
-   * group shows that the topic is in use) and clock skew between machines.
+   * Only topics named longer ago than this, and not written to since, are
+   * deleted. It must exceed a call's longest deadline (an ephemeral return
+   * topic is written to only by its reply), twice the instance reply
+   * topics' heartbeat (60 s), and the clock skew between machines.
    * @defaultValue 300000
    */
   olderThanMs?: number;
@@ -26,18 +27,18 @@ export const SWEEP_DEFAULTS = { prefix: EPHEMERAL_TOPIC_PREFIX, olderThanMs: 300
 export interface SweepReport {
   /** Topics deleted by this sweep. */
   deleted: string[];
-  /** Candidates left alone because a consumer group still reads them (a live call). */
+  /** Candidates left alone because they were written to within `olderThanMs` (a process's instance reply topic, with its heartbeat). */
   live: string[];
   /** Candidates left alone because they are younger than `olderThanMs`. */
   young: string[];
 }
 
 /**
- * Delete orphaned ephemeral return topics: named `<prefix><uuid v7>`, older
- * than `olderThanMs`, not excluded, and read by no live listener (the
- * topic's consumer group, which has the topic's name, has no member). A
- * process killed mid-call leaves such topics; its listener's membership ends
- * with its session timeout.
+ * Delete orphaned return topics: named `<prefix><uuid v7>`, older than
+ * `olderThanMs`, not excluded, and not written to within `olderThanMs`
+ * (a live process writes a heartbeat on its instance reply topic every
+ * minute; an ephemeral topic lives for one call). A process killed mid-call
+ * leaves such topics.
  */
 export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, now = Date.now()): Promise<SweepReport> {
   const prefix = options.prefix ?? SWEEP_DEFAULTS.prefix;
@@ -50,7 +51,7 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
     if (born === undefined || exclude.has(topic)) continue;
     (now - born < olderThanMs ? young : old).push(topic);
   }
-  const busy = await admin.groupsWithMembers(old);
+  const busy = await admin.writtenSince(old, now - olderThanMs);
   const live = old.filter((t) => busy.has(t));
   const orphans = old.filter((t) => !busy.has(t));
   if (orphans.length > 0) {
@@ -62,8 +63,6 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
       const left = new Set(await admin.list(prefix));
       if (orphans.some((t) => left.has(t))) throw e instanceof FusionError ? e : new TransportError('sweep could not delete', e);
     }
-    // Their listeners' groups (named like the topics) are empty: remove them too.
-    await admin.deleteGroups(orphans);
   }
   return { deleted: orphans, live, young };
 }

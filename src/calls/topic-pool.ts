@@ -1,12 +1,21 @@
+import { TransportError } from '../errors';
 import type { TopicAdmin } from '../kafka/topics';
 import { newEphemeralTopic } from '../naming';
 
+/** A return topic that exists, with its partition's leader. */
+export interface ReadyTopic {
+  topic: string;
+  leader: number;
+  /** It was ready when asked for (made ahead): the call waited for no creation. */
+  fromStock: boolean;
+}
+
 export interface TopicPoolOptions {
   prefix: string;
-  /** Topics kept ready beyond the calls in flight. 0 turns the pool off (each call creates its topic). */
+  /** Topics kept ready beyond the calls that wait, at the least. 0: topics are made only for calls that wait (still batched together). */
   spare: number;
-  /** At most this many topics ready at once. */
-  max: number;
+  /** At most this many topics in one CreateTopics. */
+  maxBatch: number;
   /**
    * A ready topic older than this is deleted instead of used: the sweepers
    * of other processes take an unused return topic for an orphan once it is
@@ -14,109 +23,161 @@ export interface TopicPoolOptions {
    * well before.
    */
   maxAgeMs: number;
+  /** Deadline of one batch's creation, leaders included. */
+  createTimeoutMs: number;
   /** Adds a topic to its owner's set from the start of its creation (for close and the sweeper). */
   own: (topic: string) => void;
-  /** Gives a topic back to be deleted (it was never used). */
+  /** Gives a topic back to be deleted (it was never used, or may exist after a failed creation). */
   discard: (topic: string) => void;
   onError: (error: unknown) => void;
 }
 
+interface Waiter {
+  resolve: (t: ReadyTopic) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
- * Return topics created ahead of the calls that will use them, in batches
- * (one createTopics for several), so that an ephemeral call does not wait
- * for its topic's creation. The stock is `spare` beyond the calls in flight,
- * more while calls find it empty (up to `max`). Each topic still serves exactly one call: fresh,
- * never reused. A call that finds none ready creates its own, as before.
+ * Return topics made in batches: one CreateTopics for as many topics as the
+ * calls need (in KRaft a creation request costs the controller's commit
+ * linger, 25 ms by default, whatever its size, so requests are scarce and
+ * topics in a request nearly free). Calls that find none ready wait for the
+ * next batch, made for all of them at once; the stock kept ahead follows
+ * the call rate: twice the calls that arrived while the last batch was
+ * made, at least `spare`, at most `maxBatch`. Each topic serves exactly one
+ * call: fresh, never reused.
  */
 export class TopicPool {
-  private readonly ready: { topic: string; createdAt: number }[] = [];
-  private creating = 0;
-  /** Grows while calls find nothing ready (back-to-back calls outrun one small batch), shrinks while topics wait unused. */
-  private extra = 0;
-  private refilling: Promise<void> | undefined;
+  private readonly ready: { topic: string; leader: number; createdAt: number }[] = [];
+  private readonly waiters: Waiter[] = [];
+  private batch: Promise<void> | undefined;
+  /** Calls that took a topic since the batch in flight (or the last one) started. */
+  private takenSince = 0;
+  /** The stock to keep ready, beyond the waiters. */
+  private target: number;
+  /** Calls that found the stock empty since the batch in flight started. */
+  private starved = 0;
   private closed = false;
-  /** After a failed refill, none until then (doubling up to 30 s while they keep failing). */
+  /** After a failed batch, none before then (doubling up to 30 s while they keep failing), unless calls wait. */
   private retryAt = 0;
   private failures = 0;
   private expiry: NodeJS.Timeout | undefined;
+  /** Topics created, and CreateTopics requests sent (for the benchmark and tests). */
+  created = 0;
+  batches = 0;
 
   constructor(
     private readonly admin: TopicAdmin,
     private readonly options: TopicPoolOptions,
-  ) {}
+  ) {
+    this.target = options.spare;
+  }
 
-  /** Delete spares that have waited too long, even when no call comes to find them. */
+  /** Topics ready now. */
+  get stock(): number {
+    return this.ready.length;
+  }
+
+  /**
+   * A ready topic: at once if one is in stock, else from the next batch. A
+   * caller that stops waiting (its deadline) must still take the promised
+   * topic and give it back (`discard`), as it may come later.
+   */
+  take(): Promise<ReadyTopic> {
+    if (this.closed) return Promise.reject(new TransportError('return topics are closed', undefined, false));
+    this.takenSince++;
+    const now = Date.now();
+    while (this.ready.length > 0) {
+      const t = this.ready.shift()!;
+      if (now - t.createdAt < this.options.maxAgeMs) {
+        this.refill();
+        return Promise.resolve({ topic: t.topic, leader: t.leader, fromStock: true });
+      }
+      this.options.discard(t.topic);
+    }
+    this.starved++;
+    const waiting = new Promise<ReadyTopic>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.refill();
+    return waiting;
+  }
+
+  /** Start a batch when calls wait or the stock runs below half its target, unless one is under way. */
+  private refill(): void {
+    if (this.closed || this.batch) return;
+    const waiting = this.waiters.length;
+    if (waiting === 0 && (this.options.spare === 0 || this.ready.length * 2 > this.target || Date.now() < this.retryAt)) return;
+    const want = Math.min(this.options.maxBatch, waiting + Math.max(0, this.target - this.ready.length));
+    if (want <= 0) return;
+    const topics = Array.from({ length: want }, () => newEphemeralTopic(this.options.prefix));
+    for (const t of topics) this.options.own(t);
+    this.takenSince = 0;
+    this.starved = 0;
+    this.batches++;
+    this.batch = this.admin
+      .createBatch(topics, this.options.createTimeoutMs, this.options.prefix, (topic, leader) => this.arrived(topic, leader))
+      .then(({ ready, failed }) => this.landed(topics, ready, failed))
+      .catch((e: unknown) => this.landed(topics, new Map(), new Map(topics.map((t) => [t, e]))))
+      .finally(() => {
+        this.batch = undefined;
+        // Calls that came meanwhile are the next batch's measure; while calls find the stock empty it doubles (they came no faster than topics did).
+        if (this.options.spare > 0) {
+          const grown = this.starved > 0 ? 2 * Math.max(this.target, this.takenSince) : Math.max(2 * this.takenSince, Math.floor(this.target * 0.9));
+          this.target = Math.min(this.options.maxBatch, Math.max(this.options.spare, grown));
+        }
+        this.refill();
+      });
+  }
+
+  /** A topic of the batch in flight is ready: to the first call that waits, else to the stock. */
+  private arrived(topic: string, leader: number): void {
+    this.created++;
+    if (this.closed) return this.options.discard(topic);
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.resolve({ topic, leader, fromStock: false });
+    else this.ready.push({ topic, leader, createdAt: Date.now() });
+  }
+
+  /** The batch is over: what failed is deleted (it may exist), and the calls that waited for it fail with its error if none of it came. */
+  private landed(topics: string[], ready: Map<string, number>, failed: Map<string, unknown>): void {
+    for (const t of topics) if (!ready.has(t)) this.options.discard(t);
+    if (failed.size > 0) {
+      const error = failed.values().next().value;
+      this.failures++;
+      this.retryAt = Date.now() + Math.min(30000, 500 * 2 ** (this.failures - 1));
+      // The calls that waited for this batch fail with its error (a refusal stays one); later calls try a new batch.
+      if (ready.size === 0) for (const w of this.waiters.splice(0)) w.reject(error);
+      this.options.onError(error);
+    } else {
+      this.failures = 0;
+      this.retryAt = 0;
+    }
+    if (!this.closed && this.ready.length > 0 && !this.expiry) {
+      this.expiry = setInterval(() => this.expire(), Math.min(10000, this.options.maxAgeMs));
+      this.expiry.unref();
+    }
+  }
+
+  /** Delete stock that has waited too long, even when no call comes to find it. */
   private expire(): void {
     const now = Date.now();
     for (let i = this.ready.length - 1; i >= 0; i--) {
       if (now - this.ready[i]!.createdAt >= this.options.maxAgeMs) this.options.discard(this.ready.splice(i, 1)[0]!.topic);
     }
+    // Idle: the stock shrinks back to `spare`.
+    if (this.takenSince === 0) this.target = this.options.spare;
     if (this.ready.length === 0 && this.expiry) {
       clearInterval(this.expiry);
       this.expiry = undefined;
     }
   }
 
-  /** A ready topic, or undefined; starts a refill for the calls in flight and after. */
-  take(inFlight: number): string | undefined {
-    const now = Date.now();
-    let taken: string | undefined;
-    while (this.ready.length > 0 && taken === undefined) {
-      const t = this.ready.shift()!;
-      if (now - t.createdAt < this.options.maxAgeMs) taken = t.topic;
-      else this.options.discard(t.topic);
-    }
-    if (taken === undefined && this.failures === 0) this.extra = Math.min(this.options.max, this.extra + 2);
-    else if (this.ready.length > this.options.spare) this.extra = Math.max(0, this.extra - 1);
-    this.refill(inFlight);
-    return taken;
-  }
-
-  private refill(inFlight: number): void {
-    if (this.closed || this.options.spare === 0 || this.refilling || Date.now() < this.retryAt) return;
-    const want = Math.min(this.options.max, this.options.spare + this.extra + inFlight) - this.ready.length - this.creating;
-    if (want <= 0) return;
-    const topics = Array.from({ length: want }, () => newEphemeralTopic(this.options.prefix));
-    for (const t of topics) this.options.own(t);
-    this.creating += topics.length;
-    this.refilling = this.admin
-      .create(
-        topics.map((topic) => ({ topic })),
-        undefined,
-        { writable: false, prefix: this.options.prefix },
-      )
-      .then(
-        () => {
-          const createdAt = Date.now();
-          this.failures = 0;
-          for (const topic of topics) this.closed ? this.options.discard(topic) : this.ready.push({ topic, createdAt });
-          if (!this.closed && this.ready.length > 0 && !this.expiry) {
-            this.expiry = setInterval(() => this.expire(), Math.min(10000, this.options.maxAgeMs));
-            this.expiry.unref();
-          }
-        },
-        (e: unknown) => {
-          // Some may exist: hand them all back for deletion, and let calls
-          // create their own; try again later, not at every call.
-          for (const topic of topics) this.options.discard(topic);
-          this.failures++;
-          this.extra = 0;
-          this.retryAt = Date.now() + Math.min(30000, 500 * 2 ** (this.failures - 1));
-          this.options.onError(e);
-        },
-      )
-      .finally(() => {
-        this.creating -= topics.length;
-        this.refilling = undefined;
-      });
-  }
-
-  /** Stop refilling; hand every ready topic back for deletion. */
+  /** Stop making topics; calls still waiting fail; every ready topic is handed back for deletion. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.expiry);
     this.expiry = undefined;
-    await this.refilling;
+    await this.batch;
+    for (const w of this.waiters.splice(0)) w.reject(new TransportError('return topics are closed', undefined, false));
     for (const t of this.ready.splice(0)) this.options.discard(t.topic);
   }
 }

@@ -1,15 +1,26 @@
 import { resolveConnection, type ConnectionOptions } from '../kafka/client';
 import { KafkaClient } from '../kafka/kafka-client';
-import type { CallOptions, CallOutcome } from './calls';
+import { HEARTBEAT_HEADER, type CallOptions, type CallOutcome } from './calls';
+import { ephemeralTopicTime } from '../naming';
 import type { ReplyMode } from '../reply-mode';
 import { EphemeralRequester } from './ephemeral';
 import { InstanceRequester } from './instance';
 import type { Producers } from '../kafka/producer';
 import { Sweeper } from './sweeper';
+import type { ReplyReader } from '../kafka/reply-reader';
 import { TransportError } from '../errors';
 import type { TopicAdmin } from '../kafka/topics';
 
-/** Deadline of creating the instance reply topic and joining its listener. */
+/**
+ * How often the heartbeat is written on the return topics in use: a third
+ * of the sweepers' TTL (`sweepOlderThanMs`, the same in every process unless
+ * someone changed it), at most a minute, at least a second.
+ */
+export function heartbeatInterval(sweepOlderThanMs: number): number {
+  return Math.max(1000, Math.min(60000, Math.floor(sweepOlderThanMs / 3)));
+}
+
+/** Deadline of creating the instance reply topic. */
 const INSTANCE_START_TIMEOUT_MS = 60000;
 
 export interface TransportOptions {
@@ -17,6 +28,7 @@ export interface TransportOptions {
   ephemeralTopicPrefix: string;
   /** Instance mode's reply topic when an operator made it (see InstanceRequesterOptions.replyTopic). */
   replyTopic?: string;
+  /** How long a fetch of the reply reader waits at the broker. */
   listenerMaxWaitMs: number;
   /** Ephemeral return topics created ahead of the calls (0: each call creates its own). */
   spareReturnTopics: number;
@@ -35,8 +47,11 @@ export class Transport {
   /** The instance-mode requester: its reply topic is created at its first call (or start()). */
   readonly instance: InstanceRequester;
   readonly sweeper: Sweeper | undefined;
+  /** Reads the return topics of both modes, without consumer groups. */
+  readonly reader: ReplyReader;
   private readonly replyTopic: string | undefined;
   private readonly prefix: string;
+  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(options: TransportOptions) {
     this.replyTopic = options.replyTopic;
@@ -46,19 +61,26 @@ export class Transport {
     this.producers = this.client.producers;
     this.admin.onDeleteError = (topics, e) =>
       options.onError(new TransportError(`could not delete ${topics.join(', ')} (retried at close; the sweeper removes what is left)`, e));
-    this.requester = new EphemeralRequester(this.client, {
+    this.reader = this.client.replyReader({
+      maxWaitMs: options.listenerMaxWaitMs,
+      onMessage: (m) => (m.topic === this.instance.topic ? this.instance.deliver(m) : this.requester.deliver(m)),
+      onLost: (topic, e) => (topic === this.instance.topic ? this.instance.lost(e) : this.requester.lost(topic, e)),
+      onError: options.onError,
+    });
+    this.requester = new EphemeralRequester(this.client, this.reader, {
       topicPrefix: options.ephemeralTopicPrefix,
-      listenerMaxWaitMs: options.listenerMaxWaitMs,
       spareTopics: options.spareReturnTopics,
       onError: options.onError,
     });
-    this.instance = new InstanceRequester(this.client, {
+    this.instance = new InstanceRequester(this.client, this.reader, {
       topicPrefix: options.ephemeralTopicPrefix,
       ...(options.replyTopic !== undefined && { replyTopic: options.replyTopic }),
-      listenerMaxWaitMs: options.listenerMaxWaitMs,
       startTimeoutMs: INSTANCE_START_TIMEOUT_MS,
       onError: options.onError,
     });
+    const everyMs = heartbeatInterval(options.sweepOlderThanMs);
+    this.heartbeat = setInterval(() => this.beat(everyMs), everyMs);
+    this.heartbeat.unref();
     this.sweeper =
       options.sweepIntervalMs > 0
         ? new Sweeper(this.admin, {
@@ -69,6 +91,19 @@ export class Transport {
             onError: options.onError,
           })
         : undefined;
+  }
+
+  /**
+   * A record on each return topic this process reads and has had for longer
+   * than `everyMs` (its instance topic; an ephemeral one whose call lasts),
+   * all in one request: another process's sweeper takes a topic written to
+   * within its TTL for one in use.
+   */
+  private beat(everyMs: number): void {
+    const now = Date.now();
+    const topics = this.requester.inUse.filter((t) => now - (ephemeralTopicTime(t, this.prefix) ?? now) >= everyMs);
+    if (this.instance.started && this.replyTopic === undefined) topics.push(this.instance.topic);
+    for (const t of topics) this.producers.sendReply(t, { key: null, value: null, headers: { [HEARTBEAT_HEADER]: '1' } }).catch(() => undefined);
   }
 
   /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
@@ -110,8 +145,15 @@ export class Transport {
 
   /** Close in order, each step even if an earlier one failed; rethrow the first failure. */
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     const errors: unknown[] = [];
-    for (const step of [async () => this.sweeper?.stop(), () => this.requester.close(), () => this.instance.close(), () => this.client.close()]) {
+    for (const step of [
+      async () => this.sweeper?.stop(),
+      () => this.requester.close(),
+      () => this.instance.close(),
+      () => this.reader.close(),
+      () => this.client.close(),
+    ]) {
       try {
         await step();
       } catch (e) {

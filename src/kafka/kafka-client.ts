@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { createKafka, type ResolvedConnection } from './client';
 import { GroupConsumer, type GroupConsumerOptions } from './consumer';
+import { DirectLink } from './direct';
+import { ReplyReader, type ReplyReaderOptions } from './reply-reader';
 import { Producers } from './producer';
 import { checkReachable } from './reach';
 import { TopicDirectory } from './topic-directory';
@@ -15,10 +17,13 @@ export class KafkaClient {
   readonly admin: TopicAdmin;
   readonly producers: Producers;
   private readonly kafka: Kafka;
+  /** kafkajs's cluster layer used directly: per-topic answers, group-less fetches. */
+  private readonly direct: DirectLink;
 
   constructor(private readonly connection: ResolvedConnection) {
     this.kafka = createKafka(connection);
-    this.admin = new TopicAdmin(this.kafka);
+    this.direct = new DirectLink(this.kafka);
+    this.admin = new TopicAdmin(this.kafka, this.direct);
     this.producers = new Producers(
       this.kafka,
       new TopicDirectory(
@@ -26,12 +31,18 @@ export class KafkaClient {
         undefined,
         (topic) => this.admin.missing(topic),
       ),
+      this.direct,
     );
   }
 
   /** A consumer in a group, not started. */
   consumer(options: GroupConsumerOptions): GroupConsumer {
     return new GroupConsumer(this.kafka, options);
+  }
+
+  /** A group-less reader of return topics, not started (it fetches once a topic is added). */
+  replyReader(options: ReplyReaderOptions): ReplyReader {
+    return new ReplyReader(this.kafka, this.direct, options);
   }
 
   /** Resolves when a bootstrap broker accepts a connection; else one clear TransportError within the connection timeout (see checkReachable). */
@@ -42,7 +53,7 @@ export class KafkaClient {
   /** Disconnect the producers, then the admin (each even if the other failed); rethrow the first failure. */
   async close(): Promise<void> {
     const results = await Promise.allSettled([this.producers.close()]);
-    const admin = await Promise.allSettled([this.admin.close()]);
+    const admin = await Promise.allSettled([this.admin.close(), this.direct.close()]);
     const failed = [...results, ...admin].find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }

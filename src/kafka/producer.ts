@@ -4,7 +4,8 @@ import { TransportError } from '../errors';
 import { COALESCING, CoalescingSender } from './coalesce';
 import { isUnknownTopic, sendFailure } from './send-errors';
 import type { TopicDirectory } from './topic-directory';
-import { ReplyProducerPool } from './reply-producers';
+import { DirectLink } from './direct';
+import { ReplyWriter } from './reply-writer';
 
 export interface OutboundMessage {
   /** Text (written as UTF-8), or bytes as they are (a reply keeps its request's key). */
@@ -20,22 +21,27 @@ export interface OutboundMessage {
 /**
  * Producing for one owner. Stable topics (services' topics, main topics) go
  * through one long-lived producer whose connect is memoised. Replies to
- * return topics go through a producer per return topic (ReplyProducerPool:
- * kafkajs #1622 breaks a producer that has sent to a since-deleted topic).
+ * return topics go through the ReplyWriter, in batches, without a kafkajs
+ * producer (kafkajs #1622 breaks a producer that has sent to a
+ * since-deleted topic, and return topics are all deleted sooner or later).
  */
 export class Producers {
   private shared: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
-  private readonly replies: ReplyProducerPool;
+  private readonly replies: ReplyWriter;
+  private readonly ownLink: DirectLink | undefined;
   private readonly coalescer = new CoalescingSender((topic, messages) => this.sendNow(topic, messages), COALESCING);
   private closed = false;
 
   /** `topics`: when given, a send to a topic it does not list fails at once (UnknownTopicError) instead of being retried by kafkajs. */
+  /** `direct`: the client's DirectLink, shared; without it these producers make their own (closed with them). */
   constructor(
     private readonly kafka: Kafka,
     private readonly topics?: TopicDirectory,
+    direct?: DirectLink,
   ) {
-    this.replies = new ReplyProducerPool(kafka, { maxProducers: 32, idleMs: 30000 });
+    this.ownLink = direct ? undefined : new DirectLink(kafka);
+    this.replies = new ReplyWriter(kafka, direct ?? this.ownLink!);
   }
 
   private newProducer(): Producer {
@@ -81,7 +87,7 @@ export class Producers {
     }
   }
 
-  /** A reply: through a producer of the return topic's own, whatever its name (return topics come and go: kafkajs #1622). */
+  /** A reply to a return topic (they come and go): through the ReplyWriter. */
   sendReply(topic: string, message: OutboundMessage): Promise<void> {
     return this.replies.send(topic, [message]);
   }
@@ -94,5 +100,6 @@ export class Producers {
     this.shared = undefined;
     this.connecting = undefined;
     if (producer) await producer.disconnect();
+    await this.ownLink?.close();
   }
 }

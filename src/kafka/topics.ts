@@ -3,6 +3,7 @@ import { AuthorizationError, TransportError, UnknownTopicError, type FusionError
 import { LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../naming';
 import { authorizationError } from './authz';
 import { errorTypes } from './error-types';
+import { DirectLink } from './direct';
 
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
@@ -38,12 +39,86 @@ export interface CreateOptions {
 export class TopicAdmin {
   private admin: Admin | undefined;
   private connecting: Promise<Admin> | undefined;
-  private readonly pendingDeletes = new Set<string>();
+  /** Topics queued for deletion, each with the callers waiting for its batch. */
+  private readonly pendingDeletes = new Map<string, (() => void)[]>();
   /** Topics whose background deletion failed (broker away...): their owner must retry, e.g. at close. */
   readonly failedDeletes = new Set<string>();
   private deleting: Promise<void> | undefined;
+  private link: DirectLink | undefined;
+  private readonly ownsLink: boolean;
 
-  constructor(private readonly kafka: Kafka) {}
+  /** `direct`: the client's DirectLink, shared; without it the admin makes its own when first needed. */
+  constructor(
+    private readonly kafka: Kafka,
+    direct?: DirectLink,
+  ) {
+    this.link = direct;
+    this.ownsLink = direct === undefined;
+  }
+
+  private get direct(): DirectLink {
+    this.link ??= new DirectLink(this.kafka);
+    return this.link;
+  }
+
+  /**
+   * Create topics of one partition in one CreateTopics request, then wait
+   * until each one's leader answers for it (it then takes writes, and a
+   * reply written at once is not retried as a whole produce request): per
+   * topic, its leader, or why it is not ready
+   * (refused, failed, no leader within `timeoutMs`). A topic in `failed` may
+   * exist all the same: its owner deletes it. A broker makes a new
+   * partition's log one at a time (a few ms each): `onReady` is told of each
+   * topic as soon as it is ready, before the whole batch is.
+   */
+  async createBatch(
+    topics: string[],
+    timeoutMs: number,
+    prefix: string,
+    onReady: (topic: string, leader: number) => void = () => undefined,
+  ): Promise<{ ready: Map<string, number>; failed: Map<string, FusionError> }> {
+    const ready = new Map<string, number>();
+    const failed = new Map<string, FusionError>();
+    const refusal = (e: unknown, what: string) => this.failure(e, { topic: { operation: 'Create', resource: prefix, pattern: 'prefixed' } }, what);
+    let answers: Map<string, unknown>;
+    try {
+      answers = await this.direct.createTopics(
+        topics.map((topic) => ({ topic, partitions: 1, replicationFactor: -1 })),
+        timeoutMs,
+      );
+    } catch (e) {
+      const error = refusal(e, `could not create ${topics.length} return topics`);
+      for (const t of topics) failed.set(t, error);
+      return { ready, failed };
+    }
+    const waiting = new Set<string>();
+    for (const t of topics) {
+      const error = answers.has(t) ? answers.get(t) : new Error('the broker did not answer for it');
+      if (error && errorTypes(error)[0] !== 'TOPIC_ALREADY_EXISTS') failed.set(t, refusal(error, `could not create ${t}`));
+      else waiting.add(t);
+    }
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (waiting.size > 0) {
+      try {
+        for (const [t, leader] of await this.direct.answering([...waiting])) {
+          ready.set(t, leader);
+          waiting.delete(t);
+          onReady(t, leader);
+        }
+      } catch (e) {
+        last = e;
+      }
+      if (waiting.size === 0) break;
+      if (Date.now() >= deadline) {
+        const error = new TransportError(`created, but no leader answered within ${timeoutMs} ms`, last);
+        for (const t of waiting) failed.set(t, error);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, LEADER_POLL_MS));
+    }
+    return { ready, failed };
+  }
 
   private connect(): Promise<Admin> {
     if (this.admin) return Promise.resolve(this.admin);
@@ -265,6 +340,20 @@ export class TopicAdmin {
     }
   }
 
+  /** Of these topics, those written to at or after `timestamp` (a reply, or the heartbeat of the process that reads it). */
+  async writtenSince(topics: string[], timestamp: number): Promise<Set<string>> {
+    if (topics.length === 0) return new Set();
+    try {
+      return await this.direct.writtenSince(topics, timestamp);
+    } catch (e) {
+      throw this.failure(
+        e,
+        { topic: { operation: 'Describe', resource: topics[0]!, pattern: 'literal' } },
+        'could not read when return topics were last written',
+      );
+    }
+  }
+
   /** Of these consumer groups, those that have members now (a live listener). */
   async groupsWithMembers(groupIds: string[]): Promise<Set<string>> {
     if (groupIds.length === 0) return new Set();
@@ -313,28 +402,44 @@ export class TopicAdmin {
     return missing === undefined;
   }
 
-  /** Queue topics for deletion in the background; `flush()` waits for it. */
-  scheduleDelete(topics: string[]): void {
-    for (const t of topics) this.pendingDeletes.add(t);
+  /**
+   * Queue topics for deletion in the background, in one DeleteTopics for
+   * all that were queued while the previous one ran. Resolves once these
+   * topics' request has been answered (a failure lands in `failedDeletes`
+   * and `onDeleteError`); `flush()` waits for the whole queue.
+   */
+  scheduleDelete(topics: string[]): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      if (topics.length === 0) return resolve();
+      for (const t of topics) {
+        const waiting = this.pendingDeletes.get(t) ?? [];
+        waiting.push(resolve);
+        this.pendingDeletes.set(t, waiting);
+      }
+    });
     this.deleting ??= this.drainDeletes().finally(() => {
       this.deleting = undefined;
-      if (this.pendingDeletes.size > 0) this.scheduleDelete([]);
+      if (this.pendingDeletes.size > 0) void this.scheduleDelete([]);
     });
+    return done;
   }
 
   private async drainDeletes(): Promise<void> {
     while (this.pendingDeletes.size > 0) {
-      const batch = [...this.pendingDeletes];
+      const queued = [...this.pendingDeletes];
       this.pendingDeletes.clear();
-      try {
-        await this.deleteExisting(batch);
-        for (const t of batch) this.failedDeletes.delete(t);
-      } catch (e) {
-        // A topic we could not delete is left to its owner's close (and to
-        // the sweeper); report it without failing anybody's call.
-        for (const t of batch) this.failedDeletes.add(t);
-        this.onDeleteError(batch, e);
+      const batch = queued.map(([t]) => t);
+      const failed = await this.deleteBatch(batch);
+      for (const t of batch) if (!failed.has(t)) this.failedDeletes.delete(t);
+      // A topic we could not delete is left to its owner's close (and to
+      // the sweeper); report it without failing anybody's call.
+      const byError = new Map<FusionError, string[]>();
+      for (const [t, e] of failed) {
+        this.failedDeletes.add(t);
+        byError.set(e, [...(byError.get(e) ?? []), t]);
       }
+      for (const [e, topics] of byError) this.onDeleteError(topics, e);
+      for (const [, waiting] of queued) for (const resolve of waiting) resolve();
     }
   }
 
@@ -351,6 +456,31 @@ export class TopicAdmin {
     await this.flush();
     await this.deleteExisting(topics, timeoutMs);
     for (const t of topics) this.failedDeletes.delete(t);
+  }
+
+  /**
+   * One DeleteTopics request, answered per topic: the topics that could not
+   * be deleted, with why. A topic already gone counts as deleted (and is not
+   * retried for seconds, as kafkajs's admin would).
+   */
+  async deleteBatch(topics: string[], timeoutMs = 10000): Promise<Map<string, FusionError>> {
+    const failed = new Map<string, FusionError>();
+    if (topics.length === 0) return failed;
+    const what = (t: string[]) => `could not delete ${t.length > 3 ? `${t.length} topics (${t.slice(0, 3).join(', ')}, ...)` : t.join(', ')}`;
+    let answers: Map<string, unknown>;
+    try {
+      answers = await this.direct.deleteTopics(topics, timeoutMs);
+    } catch (e) {
+      const error = this.failure(e, { topic: { operation: 'Delete', resource: topics[0]!, pattern: 'literal' } }, what(topics));
+      for (const t of topics) failed.set(t, error);
+      return failed;
+    }
+    for (const t of topics) {
+      const error = answers.has(t) ? answers.get(t) : new Error('the broker did not answer for it');
+      if (!error || errorTypes(error)[0] === 'UNKNOWN_TOPIC_OR_PARTITION') continue;
+      failed.set(t, this.failure(error, { topic: { operation: 'Delete', resource: t, pattern: 'literal' } }, what([t])));
+    }
+    return failed;
   }
 
   /** The delete itself; the background queue calls it directly (it must not wait for itself). */
@@ -376,6 +506,7 @@ export class TopicAdmin {
     const admin = this.admin ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.admin = undefined;
     this.connecting = undefined;
+    if (this.ownsLink) await this.link?.close().catch(() => undefined);
     if (admin) await admin.disconnect();
   }
 }

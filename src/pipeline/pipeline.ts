@@ -194,6 +194,11 @@ export class Pipeline {
     return this.transport?.callCounters.ignored ?? 0;
   }
 
+  /** Ephemeral mode: return topics made ahead of the calls and ready now (each serves one call). */
+  get readyReturnTopics(): number {
+    return this.transport?.requester.pool.stock ?? 0;
+  }
+
   /** Where this Pipeline is in its life (the same states as a Reactor's: see LifecycleState). */
   get status(): LifecycleState {
     return this.state;

@@ -1,7 +1,8 @@
 /**
  * No leaked topics, ever: a process SIGKILLed mid-call leaves its return
- * topic behind, and the sweeper removes it once nobody listens to it, while
- * a topic that a live call is listening to is left alone.
+ * topic behind, and the sweeper removes it once its heartbeat has stopped,
+ * while a topic that a live call reads (its process writes a heartbeat on
+ * it) is left alone.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { waitFor } from '../helpers/wait';
 afterEach(closeAllAndCheckTopics);
 
 const ROOT = path.join(__dirname, '..', '..');
+/** The sweepers' TTL in these tests: processes write their heartbeat every second. */
+const TTL_MS = 3000;
 
 describe('sweeping orphaned return topics', () => {
   test.each(['ephemeral', 'instance'])(
@@ -22,7 +25,7 @@ describe('sweeping orphaned return topics', () => {
     async (mode) => {
       const [silent] = await createTopics(testName('silent'));
       // node itself, not the tsx wrapper: SIGKILL must hit the process that owns the topic.
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!, mode], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'hanging-requester.ts'), silent!, mode, String(TTL_MS)], {
         cwd: ROOT,
         env: { ...process.env, KAFKA_BROKERS: connection.brokers.join(',') },
         stdio: ['ignore', 'inherit', 'inherit'],
@@ -30,24 +33,27 @@ describe('sweeping orphaned return topics', () => {
       const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
       try {
         await withRaw(async ({ listen }) => {
-          // The request is sent only after its listener has joined: once it is
+          // The request is sent only once its return topic is read: once it is
           // here, the return topic is in use by a live call.
           const requests = await listen(silent!);
           await waitFor(() => requests.got.length === 1, 'the child process to send its request', 60000);
           const returnTopic = JSON.parse(requests.got[0]!.value!.toString()).returnTopic as string;
           expect(ephemeralTopicTime(returnTopic)).toBeGreaterThan(Date.now() - 120000);
 
-          const whileAlive = await sweepTopics({ connection, olderThanMs: 0 });
+          // The child's sweepers' TTL is 3 s, so it writes a heartbeat on the topics it reads every second:
+          // once the topic is older than the TTL, only the heartbeat keeps it.
+          await waitFor(async () => ephemeralTopicTime(returnTopic)! < Date.now() - 2 * TTL_MS, 'the return topic to outlive the TTL', 30000, 200);
+          const whileAlive = await sweepTopics({ connection, olderThanMs: TTL_MS });
           expect(whileAlive.live).toContain(returnTopic);
           expect(whileAlive.deleted).not.toContain(returnTopic);
           expect(await ephemeralTopicsOnBroker()).toContain(returnTopic);
 
           child.kill('SIGKILL');
           expect(await exited).toBe('SIGKILL');
-          // The dead listener stays a group member until its session times out.
+          // Its last heartbeat keeps it for up to one TTL more.
           const deleted: string[] = [];
           await waitFor(
-            async () => (deleted.push(...(await sweepTopics({ connection, olderThanMs: 0 })).deleted), deleted.includes(returnTopic)),
+            async () => (deleted.push(...(await sweepTopics({ connection, olderThanMs: TTL_MS })).deleted), deleted.includes(returnTopic)),
             'the sweeper to delete the orphaned return topic',
             90000,
             1000,
@@ -71,7 +77,7 @@ describe('sweeping orphaned return topics', () => {
       expect(report.young).toContain(young);
       expect(report.deleted).toEqual([]);
       const now = await sweepTopics({ connection, olderThanMs: 0, exclude: [excluded] });
-      expect(now.deleted).toContain(young); // no group reads it: an orphan
+      expect(now.deleted).toContain(young); // nothing written to it: an orphan
       expect(now.deleted).not.toContain(excluded);
       expect(now.deleted).not.toContain(notOurs);
       expect(await ephemeralTopicsOnBroker()).toEqual(expect.arrayContaining([excluded, notOurs]));

@@ -93,6 +93,9 @@ test('one trace covers Pipeline -> Reactor -> each dependency, each span the chi
 
 test('a failed call marks its spans ERROR; calls, failures, latency and in-flight counts reach the meter provider and metrics()', async () => {
   const { orchestrator } = await startDag();
+  // Why a call was tried again, if one was: shown when the count below is not 0.
+  const retriedBecause: string[] = [];
+  orchestrator.els.on('callRetried', (e) => retriedBecause.push(`${e.node}: ${String(e.error)}`));
   const pipeline = await startPipeline();
   const events: [keyof PipelineEvents, unknown][] = [];
   for (const name of ['callSent', 'callDone', 'callFailed', 'callRetried', 'sent'] as const) pipeline.on(name, (e) => events.push([name, e]));
@@ -126,7 +129,7 @@ test('a failed call marks its spans ERROR; calls, failures, latency and in-fligh
   // metrics(): plain data.
   const m = orchestrator.els.metrics();
   // 4 DAGs of 3 calls (the fire-and-forget message runs one too) and one of 1.
-  expect(m.calls).toEqual({ sent: 13, ok: 12, failed: 1, timedOut: 0, retried: 0 });
+  expect({ ...m.calls, retriedBecause }).toEqual({ sent: 13, ok: 12, failed: 1, timedOut: 0, retried: 0, retriedBecause: [] });
   expect(m.messages).toEqual({ received: 5, ok: 4, failed: 1, deadLettered: 0, expired: 0 });
   expect(m.inFlight).toEqual({ messages: 0, calls: 0 });
   expect(m.latency.callMs.count).toBe(13);

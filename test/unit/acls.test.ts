@@ -50,23 +50,20 @@ test('a service needs to read its topic and group, write its dead letters and it
   ]);
 });
 
-test('a caller in ephemeral or instance mode may create, read and delete return topics; with an operator’s reply topic, only read that one', () => {
+test('a caller in ephemeral or instance mode may create, read, write (heartbeat) and delete return topics, with no group; with an operator’s reply topic, only read that one', () => {
   for (const replyMode of ['ephemeral', 'instance'] as const) {
     const grants = requiredAcls({ role: 'pipeline', calls: ['orders'], replyMode, returnTopicPrefix: 'api.reply.' });
     expect(grants.map((g) => `${g.resourceType} ${g.name} ${g.pattern} ${g.operations.join(',')}`)).toEqual([
       'topic orders literal Write,Describe',
-      'topic api.reply. prefixed Create,Delete,Read,Describe',
-      'group api.reply. prefixed Read,Describe',
+      'topic api.reply. prefixed Create,Delete,Read,Write,Describe',
     ]);
   }
   const operator = requiredAcls({ role: 'pipeline', calls: ['orders'], replyMode: 'instance', replyTopic: 'api-1.replies' });
   expect(operator.some((g) => g.operations.includes('Create') || g.operations.includes('Delete'))).toBe(false);
+  expect(operator.some((g) => g.resourceType === 'group')).toBe(false);
   // A sweeper asked for on top needs Delete and Describe on the prefix.
   const sweeping = requiredAcls({ role: 'pipeline', replyMode: 'instance', replyTopic: 'api-1.replies', sweeps: true });
-  expect(sweeping.filter((g) => g.pattern === 'prefixed').map((g) => `${g.resourceType} ${g.operations.join(',')}`)).toEqual([
-    'topic Delete,Describe',
-    'group Describe',
-  ]);
+  expect(sweeping.filter((g) => g.pattern === 'prefixed').map((g) => `${g.resourceType} ${g.operations.join(',')}`)).toEqual(['topic Delete,Describe']);
 });
 
 test('one grant per resource: an orchestrator’s prefix holds the union of answering and calling', () => {

@@ -16,12 +16,11 @@ function standIn(failure: () => Error) {
   const calls = { deletes: 0 };
   const admin = {
     list: async () => [orphan],
-    groupsWithMembers: async () => new Set<string>(),
+    writtenSince: async () => new Set<string>(),
     deleteNow: async () => {
       calls.deletes++;
       throw failure();
     },
-    deleteGroups: async () => undefined,
   } as unknown as TopicAdmin;
   return { admin, calls };
 }

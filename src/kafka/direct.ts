@@ -1,0 +1,430 @@
+/**
+ * kafkajs below its public API: its cluster, broker and protocol layers,
+ * which its own consumer and admin are built on, driven directly so that
+ * each topic of a request gets its own answer. kafkajs's public calls throw
+ * for a whole request when one topic or partition failed (a fetch of 200
+ * return topics fails for one that was just deleted), retry a deletion of a
+ * missing topic for seconds, and have no group-less fetch (kafkajs #373).
+ * kafkajs is pinned at 2.2.4 and no longer maintained, so these layers will
+ * not move under us; they are reached only from this file.
+ */
+import type { Kafka } from 'kafkajs';
+import { TransportError } from '../errors';
+import type { MessageHeaders } from '../protocol/bytes';
+
+const apiKeys = require('kafkajs/src/protocol/requests/apiKeys') as Record<string, number>;
+const { requests } = require('kafkajs/src/protocol/requests') as { requests: Record<string, unknown> };
+const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode: (code: number) => KafkaError };
+const Batch = require('kafkajs/src/consumer/batch') as new (
+  topic: string,
+  fetchedOffset: string,
+  partition: FetchedPartition,
+) => { messages: RawMessage[]; messagesWithinOffset: RawMessage[] };
+
+/** kafkajs's protocol error: a `type` such as 'NOT_LEADER_OR_FOLLOWER', and whether it is `retriable`. */
+export interface KafkaError extends Error {
+  type?: string;
+  retriable?: boolean;
+}
+
+interface ProtocolRequest {
+  request: unknown;
+  response: { decode: (raw: Buffer) => Promise<unknown>; parse: (decoded: unknown) => Promise<unknown> };
+  requestTimeout?: number;
+}
+
+interface InternalBroker {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  isConnected(): boolean;
+  lookupRequest(apiKey: number, definition: unknown): (args: object) => ProtocolRequest;
+  connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
+}
+
+interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  connectionPoolBuilder: { build(destination?: { host: string; port: number; rack?: string | null }): Promise<unknown> };
+  brokerPool: {
+    rootLogger: unknown;
+    seedBroker: InternalBroker | undefined;
+    connect(): Promise<void>;
+    createSeedBroker(): Promise<void>;
+    createBroker(options: { connectionPool: unknown; logger: unknown; nodeId: number }): InternalBroker;
+  };
+}
+
+interface RawMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: MessageHeaders;
+  timestamp: string;
+  isControlRecord?: boolean;
+}
+
+interface FetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  abortedTransactions?: unknown[];
+  messages: RawMessage[];
+}
+
+/** A broker of the cluster, as its metadata names it. */
+export interface BrokerAddress {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack?: string | null;
+}
+
+/** A message as a Produce request takes it: text or bytes, headers as kafkajs takes them. */
+export interface ProducedMessage {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, unknown>;
+  timestamp?: number;
+}
+
+/** What a metadata request said of one topic: partition 0's leader (and each partition's), or why there is none. */
+export interface TopicLeader {
+  leader?: number;
+  /** Each partition's leader, where it has one. */
+  partitions?: Map<number, number>;
+  error?: KafkaError;
+}
+
+/** One message read by `fetch`. */
+export interface FetchedMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: MessageHeaders;
+  timestamp: string;
+}
+
+/** What a fetch gave for one topic's partition 0: messages from the offset asked (and the offset to ask next), or an error. */
+export interface FetchedTopic {
+  topic: string;
+  messages: FetchedMessage[];
+  /** Where the next fetch of this topic starts. */
+  nextOffset: string;
+  error?: KafkaError;
+}
+
+/** A connection of its own to one broker: a fetch on it waits behind no other request. */
+export interface Lane {
+  readonly nodeId: number;
+  fetch(topics: { topic: string; offset: string }[], maxWaitMs: number): Promise<FetchedTopic[]>;
+  close(): Promise<void>;
+}
+
+const FETCH_MAX_BYTES = 64 * 1024 * 1024;
+const FETCH_PARTITION_MAX_BYTES = 8 * 1024 * 1024;
+const READ_COMMITTED = 1;
+/** A fetch's answer may come this long after its wait at the broker (kafkajs allows 100 ms: short for a busy broker; a timeout costs a connection). */
+const FETCH_GRACE_MS = 5000;
+
+/**
+ * kafkajs's client keeps its cluster factory behind a symbol; a cluster
+ * made with it has the client's whole configuration (TLS, SASL, socket
+ * factory, logger).
+ */
+function clusterOf(kafka: Kafka): InternalCluster {
+  const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = key && (kafka as unknown as Record<symbol, unknown>)[key];
+  if (typeof create !== 'function')
+    throw new TransportError('this kafkajs has no cluster factory where 2.2.4 keeps it: pin kafkajs at 2.2.4', undefined, false);
+  return (create as (o: object) => InternalCluster)({ allowAutoTopicCreation: false, metadataMaxAge: 300000 });
+}
+
+/** Decoded as kafkajs decodes it, but not parsed: kafkajs's parse throws for the whole response at the first failed item. */
+async function sendRaw<T>(broker: InternalBroker, apiName: string, args: object, requestTimeoutMs?: number): Promise<T> {
+  const protocol = broker.lookupRequest(apiKeys[apiName]!, requests[apiName])(args);
+  return (await broker.connectionPool.send({
+    ...protocol,
+    ...(requestTimeoutMs !== undefined && { requestTimeout: requestTimeoutMs }),
+    response: { decode: protocol.response.decode, parse: async (decoded) => decoded },
+  })) as T;
+}
+
+function errorOf(code: number): KafkaError | undefined {
+  return code === 0 ? undefined : createErrorFromCode(code);
+}
+
+/**
+ * One kafkajs cluster used directly: metadata, topic creation and deletion
+ * answered per topic, and lanes that fetch without a consumer group.
+ */
+export class DirectLink {
+  private readonly cluster: InternalCluster;
+  private connecting: Promise<void> | undefined;
+  private readonly addresses = new Map<number, BrokerAddress>();
+  /** Connections for short requests (ListOffsets), per broker. */
+  private readonly brokers = new Map<number, Promise<InternalBroker>>();
+
+  constructor(kafka: Kafka) {
+    this.cluster = clusterOf(kafka);
+  }
+
+  /** The seed broker, connected (another from the bootstrap list when it has gone). */
+  private async seed(): Promise<InternalBroker> {
+    const pool = this.cluster.brokerPool;
+    if (pool.seedBroker?.isConnected()) return pool.seedBroker;
+    this.connecting ??= pool
+      .connect()
+      .catch((e: unknown) => {
+        throw new TransportError('could not connect to any bootstrap broker', e);
+      })
+      .finally(() => (this.connecting = undefined));
+    await this.connecting;
+    return pool.seedBroker!;
+  }
+
+  /** A request on the seed broker; once more on another one if the connection failed. */
+  private async onSeed<T>(apiName: string, args: object): Promise<T> {
+    try {
+      return await sendRaw<T>(await this.seed(), apiName, args);
+    } catch (e) {
+      if ((e as Error).name !== 'KafkaJSConnectionError' && (e as Error).name !== 'KafkaJSConnectionClosedError' && !(e instanceof TransportError)) throw e;
+      await this.cluster.brokerPool.createSeedBroker();
+      return sendRaw<T>(await this.seed(), apiName, args);
+    }
+  }
+
+  /** Partition 0's leader of each topic, or the error the broker gave for it (a topic it does not know: UNKNOWN_TOPIC_OR_PARTITION). */
+  async leaders(topics: string[]): Promise<Map<string, TopicLeader>> {
+    const data = await this.onSeed<{
+      brokers: BrokerAddress[];
+      topicMetadata: { topic: string; topicErrorCode: number; partitionMetadata: { partitionId: number; partitionErrorCode: number; leader: number }[] }[];
+    }>('Metadata', { topics, allowAutoTopicCreation: false });
+    for (const b of data.brokers) this.addresses.set(b.nodeId, b);
+    const out = new Map<string, TopicLeader>();
+    for (const t of data.topicMetadata) {
+      const p0 = t.partitionMetadata.find((p) => p.partitionId === 0);
+      const error = errorOf(t.topicErrorCode) ?? (p0 ? errorOf(p0.partitionErrorCode) : undefined);
+      const partitions = new Map(t.partitionMetadata.filter((p) => p.partitionErrorCode === 0 && p.leader >= 0).map((p) => [p.partitionId, p.leader]));
+      if (error) out.set(t.topic, { error, partitions });
+      else if (p0 && p0.leader >= 0) out.set(t.topic, { leader: p0.leader, partitions });
+      else out.set(t.topic, { error: createErrorFromCode(5), partitions }); // LEADER_NOT_AVAILABLE
+    }
+    for (const t of topics) if (!out.has(t)) out.set(t, { error: createErrorFromCode(3) });
+    return out;
+  }
+
+  /** Create topics in one request; per topic, undefined or the broker's error. */
+  async createTopics(
+    specs: { topic: string; partitions: number; replicationFactor: number }[],
+    timeoutMs: number,
+  ): Promise<Map<string, KafkaError | undefined>> {
+    const data = await this.onSeed<{ topicErrors: { topic: string; errorCode: number; errorMessage?: string | null }[] }>('CreateTopics', {
+      topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
+      timeout: timeoutMs,
+      validateOnly: false,
+    });
+    const out = new Map<string, KafkaError | undefined>();
+    for (const t of data.topicErrors) {
+      const error = errorOf(t.errorCode);
+      if (error && t.errorMessage) error.message = `${error.message} (${t.errorMessage})`;
+      out.set(t.topic, error);
+    }
+    return out;
+  }
+
+  /** Delete topics in one request; per topic, undefined or the broker's error (UNKNOWN_TOPIC_OR_PARTITION: it was not there). */
+  async deleteTopics(topics: string[], timeoutMs: number): Promise<Map<string, KafkaError | undefined>> {
+    const data = await this.onSeed<{ topicErrors: { topic: string; errorCode: number }[] }>('DeleteTopics', { topics, timeout: timeoutMs });
+    return new Map(data.topicErrors.map((t) => [t.topic, errorOf(t.errorCode)]));
+  }
+
+  /** A new connection of its own to broker `nodeId`, connected. */
+  private async connectTo(nodeId: number): Promise<InternalBroker> {
+    let address = this.addresses.get(nodeId);
+    if (!address) {
+      await this.leaders([]);
+      address = this.addresses.get(nodeId);
+      if (!address) throw new TransportError(`broker ${nodeId} is not in the cluster's metadata`);
+    }
+    const pool = this.cluster.brokerPool;
+    const broker = pool.createBroker({
+      connectionPool: await this.cluster.connectionPoolBuilder.build({ host: address.host, port: address.port, rack: address.rack ?? null }),
+      logger: pool.rootLogger,
+      nodeId,
+    });
+    await broker.connect();
+    return broker;
+  }
+
+  /** A new connection to broker `nodeId`, for fetching alone. */
+  async lane(nodeId: number): Promise<Lane> {
+    const broker = await this.connectTo(nodeId);
+    return {
+      nodeId,
+      fetch: (topics, maxWaitMs) => fetchOn(broker, topics, maxWaitMs),
+      close: () => broker.disconnect(),
+    };
+  }
+
+  /** A connection to broker `nodeId` for short requests, kept for the next ones (dropped when it fails). */
+  private shared(nodeId: number): Promise<InternalBroker> {
+    let broker = this.brokers.get(nodeId);
+    if (!broker) {
+      broker = this.connectTo(nodeId);
+      this.brokers.set(nodeId, broker);
+      broker.catch(() => this.brokers.delete(nodeId));
+    }
+    return broker;
+  }
+
+  /** One ListOffsets per leader, partition 0 of each topic at `timestamp` (-1: the end); per topic, the offset or the error. */
+  private async listOffsets(leaders: Map<string, number>, timestamp: number): Promise<Map<string, { offset?: string; error?: KafkaError }>> {
+    const byLeader = new Map<number, string[]>();
+    for (const [t, leader] of leaders) byLeader.set(leader, [...(byLeader.get(leader) ?? []), t]);
+    const out = new Map<string, { offset?: string; error?: KafkaError }>();
+    await Promise.all(
+      [...byLeader].map(async ([nodeId, list]) => {
+        try {
+          const broker = await this.shared(nodeId);
+          const data = await sendRaw<{ responses: { topic: string; partitions: { partition: number; errorCode: number; offset: string }[] }[] }>(
+            broker,
+            'ListOffsets',
+            { replicaId: -1, isolationLevel: READ_COMMITTED, topics: list.map((topic) => ({ topic, partitions: [{ partition: 0, timestamp }] })) },
+          );
+          for (const r of data.responses)
+            for (const p of r.partitions) {
+              if (p.partition !== 0) continue;
+              const error = errorOf(p.errorCode);
+              out.set(r.topic, error ? { error } : { offset: p.offset });
+            }
+        } catch (e) {
+          this.drop(nodeId);
+          for (const t of list) out.set(t, { error: e as KafkaError });
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Write messages to partitions all led by one broker, in one Produce
+   * request (acknowledged by every in-sync replica); per `<partition>:<topic>`,
+   * undefined or the broker's error. A connection that fails is dropped, and
+   * every topic of the request gets its error.
+   */
+  async produce(
+    leader: number,
+    batches: { topic: string; partition: number; messages: ProducedMessage[] }[],
+    timeoutMs: number,
+  ): Promise<Map<string, KafkaError | undefined>> {
+    const key = (topic: string, partition: number) => `${partition}:${topic}`;
+    const out = new Map<string, KafkaError | undefined>();
+    const topicData = new Map<string, { topic: string; partitions: { partition: number; firstSequence: number; messages: ProducedMessage[] }[] }>();
+    for (const b of batches) {
+      const t = topicData.get(b.topic) ?? { topic: b.topic, partitions: [] };
+      t.partitions.push({ partition: b.partition, firstSequence: 0, messages: b.messages });
+      topicData.set(b.topic, t);
+    }
+    try {
+      const broker = await this.shared(leader);
+      const data = await sendRaw<{ topics: { topicName: string; partitions: { partition: number; errorCode: number }[] }[] }>(broker, 'Produce', {
+        acks: -1,
+        timeout: timeoutMs,
+        compression: 0,
+        topicData: [...topicData.values()],
+      });
+      for (const t of data.topics) for (const p of t.partitions) out.set(key(t.topicName, p.partition), errorOf(p.errorCode));
+    } catch (e) {
+      this.drop(leader);
+      for (const b of batches) out.set(key(b.topic, b.partition), e as KafkaError);
+    }
+    for (const b of batches)
+      if (!out.has(key(b.topic, b.partition))) out.set(key(b.topic, b.partition), new Error('the broker did not answer for it') as KafkaError);
+    return out;
+  }
+
+  /** Forget the shared connection to a broker (it failed). */
+  private drop(nodeId: number): void {
+    const broker = this.brokers.get(nodeId);
+    this.brokers.delete(nodeId);
+    void broker?.then((b) => b.disconnect()).catch(() => undefined);
+  }
+
+  /**
+   * Of these topics, those whose partition 0 has a leader that answers for
+   * it (a ListOffsets): it then takes writes. A leader in the metadata may
+   * still answer "not the leader" for a moment after a topic's creation, and
+   * a producer retries a whole request on that. Per topic, its leader.
+   */
+  async answering(topics: string[]): Promise<Map<string, number>> {
+    const leaders = new Map<string, number>();
+    for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) leaders.set(t, found.leader);
+    const out = new Map<string, number>();
+    for (const [t, answer] of await this.listOffsets(leaders, -1)) if (answer.offset !== undefined) out.set(t, leaders.get(t)!);
+    return out;
+  }
+
+  /**
+   * Of these topics, those with a message written at or after `timestamp`
+   * in partition 0. A topic the brokers do not know, or whose leader cannot
+   * be asked, is not in the answer.
+   */
+  async writtenSince(topics: string[], timestamp: number): Promise<Set<string>> {
+    const leaders = new Map<string, number>();
+    for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) leaders.set(t, found.leader);
+    const written = new Set<string>();
+    for (const [t, answer] of await this.listOffsets(leaders, timestamp)) if (answer.offset !== undefined && BigInt(answer.offset) >= 0n) written.add(t);
+    return written;
+  }
+
+  async close(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    const brokers = [...this.brokers.values()];
+    this.brokers.clear();
+    await Promise.all(brokers.map((b) => b.then((x) => x.disconnect()).catch(() => undefined)));
+    await this.cluster.disconnect();
+  }
+}
+
+/** One Fetch of partition 0 of each topic; each topic answered on its own. */
+async function fetchOn(broker: InternalBroker, asked: { topic: string; offset: string }[], maxWaitMs: number): Promise<FetchedTopic[]> {
+  const offsets = new Map(asked.map((a) => [a.topic, a.offset]));
+  const data = await sendRaw<{ errorCode?: number; responses: { topicName: string; partitions: FetchedPartition[] }[] }>(
+    broker,
+    'Fetch',
+    {
+      replicaId: -1,
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: maxWaitMs,
+      minBytes: 1,
+      maxBytes: FETCH_MAX_BYTES,
+      topics: asked.map((a) => ({ topic: a.topic, partitions: [{ partition: 0, fetchOffset: a.offset, maxBytes: FETCH_PARTITION_MAX_BYTES }] })),
+      rackId: '',
+    },
+    maxWaitMs + FETCH_GRACE_MS,
+  );
+  const whole = errorOf(data.errorCode ?? 0);
+  if (whole) throw whole;
+  const out: FetchedTopic[] = [];
+  for (const r of data.responses) {
+    for (const p of r.partitions) {
+      const offset = offsets.get(r.topicName);
+      if (p.partition !== 0 || offset === undefined) continue;
+      const error = errorOf(p.errorCode);
+      if (error) {
+        out.push({ topic: r.topicName, messages: [], nextOffset: offset, error });
+        continue;
+      }
+      // kafkajs's own batch drops what lies before the offset asked, control records and aborted transactions.
+      const batch = new Batch(r.topicName, offset, p);
+      const within = batch.messagesWithinOffset;
+      const next = within.length > 0 ? (BigInt(within[within.length - 1]!.offset) + 1n).toString() : offset;
+      out.push({
+        topic: r.topicName,
+        nextOffset: next,
+        messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, headers: m.headers ?? {}, timestamp: m.timestamp })),
+      });
+    }
+  }
+  return out;
+}
