@@ -1,7 +1,9 @@
 /**
- * Where one ephemeral call spends its time: topic creation, reply-listener
- * group join, round trip, and the deletion that follows (off the caller's
- * critical path). Sequential calls to an echo service on the broker in use.
+ * Where one ephemeral call spends its time when it makes its own return
+ * topic: topic creation (until its leader answers), handing it to the reply
+ * reader (no group), round trip, and the deletion that follows (off the
+ * caller's critical path). Sequential calls to an echo service on the broker
+ * in use.
  *
  *   npm run measure:call              # 30 calls against the local broker (started if needed)
  *   CALLS=100 npm run measure:call
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < CALLS; i++) {
       const out = await pipeline.call(topic, i);
       const replied = Date.now();
-      await waitGone(admin, 30000); // listener leaves, topic deleted, broker's metadata says it is gone
+      await waitGone(admin, 30000); // reader lets go, topic deleted, broker's metadata says it is gone
       phases.deleteMs.push(Date.now() - replied);
       for (const k of ['createTopicMs', 'joinMs', 'roundTripMs', 'totalMs'] as const) phases[k].push(out.timings[k]);
     }
@@ -56,11 +58,11 @@ async function main(): Promise<void> {
     await admin.close();
   }
   console.log(`one ephemeral call, ${CALLS} sequential calls to an echo service:`);
-  console.log(`  create topic (leaders awaited)  ${stats(phases.createTopicMs)}`);
-  console.log(`  listener join (group)           ${stats(phases.joinMs)}`);
+  console.log(`  create topic (leader answering) ${stats(phases.createTopicMs)}`);
+  console.log(`  to the reply reader (no group)  ${stats(phases.joinMs)}`);
   console.log(`  round trip (send -> reply)      ${stats(phases.roundTripMs)}`);
   console.log(`  caller's total                  ${stats(phases.totalMs)}`);
-  console.log(`  deletion after the reply (background; listener leave + delete + gone from metadata)  ${stats(phases.deleteMs)}`);
+  console.log(`  deletion after the reply (background; reader lets go + delete + gone from metadata)  ${stats(phases.deleteMs)}`);
 }
 
 main().catch((e: Error) => {

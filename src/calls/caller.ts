@@ -31,10 +31,12 @@ export interface CallerOptions {
    */
   replyMode?: ReplyMode;
   /**
-   * Ephemeral mode: return topics created ahead, in batches, beyond the calls
-   * in flight (up to 16), so that a call does not wait for its topic's
-   * creation. Each still serves one call; unused ones are deleted after a
-   * minute and at close. 0: every call creates its own. @defaultValue 2
+   * Ephemeral mode: return topics kept ready ahead of the calls, at the
+   * least. They are made in batches (one CreateTopics for many); the stock
+   * follows the call rate (up to 512 at once) and shrinks back when calls
+   * stop. Each serves one call; unused ones are deleted after a minute and at
+   * close. 0: topics are made only for calls that wait for one (still
+   * batched together). @defaultValue 2
    */
   spareReturnTopics?: number;
   /** Prefix of the return topics this process creates. @defaultValue `kafka-fusion.reply.` */
@@ -43,12 +45,12 @@ export interface CallerOptions {
    * Instance mode: read replies from this topic, made by an operator, instead
    * of a topic the library creates at start and deletes at close. For a
    * principal that may not create topics (docs/security.md). One topic per
-   * process, outside the return-topic prefix; its listener's consumer group
-   * has the topic's name and commits as it reads. @defaultValue none: the
-   * library makes `<ephemeralTopicPrefix><uuid>`
+   * process, outside the return-topic prefix; it is read without a consumer
+   * group, from its end at start. @defaultValue none: the library makes
+   * `<ephemeralTopicPrefix><uuid>`
    */
   replyTopic?: string;
-  /** Fetch wait of reply listeners (bounds their shutdown). @defaultValue 100 */
+  /** How long a fetch of the reply reader waits at the broker for a reply to arrive. @defaultValue 100 */
   listenerMaxWaitMs?: number;
   /**
    * Orphaned return topics (left by a process killed mid-call) are swept at

@@ -19,9 +19,9 @@ export const HEARTBEAT_HEADER = 'kafka-fusion-heartbeat';
 
 /** Where one call spent its time, in milliseconds. */
 export interface CallTimings {
-  /** createTopics, leaders awaited; 0 when no topic was created on the call's path (a return topic created ahead, or instance mode). */
+  /** Waiting for a return topic to be made (leaders answering); 0 when one was ready (made ahead), and in instance mode. */
   createTopicMs: number;
-  /** Reply listener: connect, subscribe, group join (0 in instance mode once it has joined). */
+  /** Handing the return topic to the process's reply reader (no consumer group: about 0); in instance mode, the first call's start of the reply topic. */
   joinMs: number;
   /** Request sent → reply received. */
   roundTripMs: number;
@@ -32,7 +32,7 @@ export interface CallTimings {
 }
 
 export interface CallOptions {
-  /** Deadline of the whole call (topic, listener, round trip). */
+  /** Deadline of the whole call (return topic, round trip). */
   timeoutMs: number;
   /**
    * An absolute deadline (epoch ms) the call must not outlive, whatever

@@ -343,6 +343,35 @@ export class DirectLink {
     return out;
   }
 
+  /**
+   * Commit offsets for a consumer group without being one of its members
+   * (generation -1, no member id): the broker takes such a commit while the
+   * group has no members. Per partition of `topic`, undefined or the
+   * broker's error. No JoinGroup: nothing waits for
+   * `group.initial.rebalance.delay.ms`.
+   */
+  async commitOffsets(groupId: string, topic: string, offsets: { partition: number; offset: string }[]): Promise<Map<number, KafkaError | undefined>> {
+    const found = await this.onSeed<{ errorCode: number; coordinator: BrokerAddress }>('GroupCoordinator', { groupId, coordinatorType: 0 });
+    const error = errorOf(found.errorCode);
+    if (error) throw error;
+    this.addresses.set(found.coordinator.nodeId, found.coordinator);
+    const coordinator = await this.shared(found.coordinator.nodeId);
+    try {
+      const data = await sendRaw<{ responses: { topic: string; partitions: { partition: number; errorCode: number }[] }[] }>(coordinator, 'OffsetCommit', {
+        groupId,
+        groupGenerationId: -1,
+        memberId: '',
+        topics: [{ topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) }],
+      });
+      const out = new Map<number, KafkaError | undefined>();
+      for (const r of data.responses) for (const p of r.partitions) out.set(p.partition, errorOf(p.errorCode));
+      return out;
+    } catch (e) {
+      this.drop(found.coordinator.nodeId);
+      throw e;
+    }
+  }
+
   /** Forget the shared connection to a broker (it failed). */
   private drop(nodeId: number): void {
     const broker = this.brokers.get(nodeId);

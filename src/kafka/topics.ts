@@ -283,61 +283,41 @@ export class TopicAdmin {
    * end offsets for the partitions where the group has committed nothing,
    * before any member of it reads. kafkajs resolves a new group's "latest"
    * only at its first fetch after the join, so a message written before that
-   * lookup would be skipped. kafkajs commits offsets only as a member of the
-   * group, so a short-lived member joins, seeks (which commits), and leaves;
-   * kafkajs' own `admin.setOffsets` does the same but leaves only after its
-   * 5 s default fetch wait, which every new group paid at start. Only an
-   * empty group is given offsets (live members hold their own positions),
-   * and the commit is checked afterwards.
+   * lookup would be skipped. The commit is made without joining the group
+   * (a member's join waits `group.initial.rebalance.delay.ms`, 3 s on a
+   * broker with Kafka's defaults): the broker takes a commit from a
+   * non-member while the group has no members. Only an empty group is given
+   * offsets (live members hold their own positions); a group that gained a
+   * member meanwhile refuses the commit, and that member's position stands.
    */
-  async pinNewGroupAtEnd(groupId: string, topic: string, timeoutMs = 30000): Promise<void> {
+  async pinNewGroupAtEnd(groupId: string, topic: string): Promise<void> {
     const [committed, ends] = await Promise.all([this.groupOffsets(groupId, topic), this.offsets(topic)]);
     const missing = ends.filter((p) => (committed.get(p.partition) ?? null) === null);
     if (missing.length === 0 || (await this.groupsWithMembers([groupId])).has(groupId)) return;
-    // Never restarted by kafkajs: a restart timer could outlive the disconnect below.
-    const consumer = this.kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 10,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => false },
-    });
-    let timer: NodeJS.Timeout | undefined;
+    const asked = {
+      group: { operation: 'Read', resource: groupId, pattern: 'literal' as const },
+      topic: { operation: 'Read', resource: topic, pattern: 'literal' as const },
+    };
+    let answers: Map<number, unknown>;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no fetch within ${timeoutMs} ms`)), timeoutMs);
-        consumer.on(consumer.events.GROUP_JOIN, () => {
-          // Nothing is to be read; the seeks are committed at the first fetch.
-          consumer.pause([{ topic }]);
-          for (const p of missing) consumer.seek({ topic, partition: p.partition, offset: p.high });
-        });
-        consumer.on(consumer.events.FETCH, () => resolve());
-        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
-        consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
-      });
+      answers = await this.direct.commitOffsets(
+        groupId,
+        topic,
+        missing.map((p) => ({ partition: p.partition, offset: p.high })),
+      );
     } catch (e) {
-      // Another instance joined meanwhile: its members now own the positions.
-      const refused = authorizationError(
-        this.kafka,
-        e,
-        { group: { operation: 'Read', resource: groupId, pattern: 'literal' }, topic: { operation: 'Read', resource: topic, pattern: 'literal' } },
-        'to join it',
-      );
-      if (refused) throw refused;
-      if (!(await this.groupsWithMembers([groupId])).has(groupId)) throw new TransportError(`could not set the start offsets of group "${groupId}"`, e);
-      return;
-    } finally {
-      clearTimeout(timer);
-      await consumer.disconnect().catch(() => undefined);
+      throw this.failure(e, asked, `could not set the start offsets of group "${groupId}"`);
     }
-    const after = await this.groupOffsets(groupId, topic);
-    const unpinned = missing.filter((p) => (after.get(p.partition) ?? null) === null);
-    if (unpinned.length > 0 && !(await this.groupsWithMembers([groupId])).has(groupId)) {
-      throw new TransportError(
-        `could not set the start offsets of group "${groupId}": partitions ${unpinned.map((p) => p.partition).join(', ')} of "${topic}" have none`,
-      );
-    }
+    const failed = [...answers].filter(([, e]) => e !== undefined);
+    if (failed.length === 0) return;
+    const refused = authorizationError(this.kafka, failed[0]![1], asked, 'to set its start offsets');
+    if (refused) throw refused;
+    // A member joined meanwhile (the broker refuses a non-member's commit then): its positions stand.
+    if ((await this.groupsWithMembers([groupId])).has(groupId)) return;
+    throw new TransportError(
+      `could not set the start offsets of group "${groupId}": partitions ${failed.map(([p]) => p).join(', ')} of "${topic}" refused them`,
+      failed[0]![1],
+    );
   }
 
   /** Of these topics, those written to at or after `timestamp` (a reply, or the heartbeat of the process that reads it). */
