@@ -39,6 +39,18 @@ export interface CallerOptions {
    * batched together). @defaultValue 2
    */
   spareReturnTopics?: number;
+  /**
+   * Ephemeral mode: at most this many return topics made per second by this
+   * process (calls beyond it wait for their topic). A deleted topic's
+   * partition keeps a file and two memory maps open on its broker for
+   * `log.segment.delete.delay.ms` (60 s by default), so a broker holds about
+   * rate × 60 s of them: at 450 topics/s a broker with 20,000 open files
+   * allowed stopped within two minutes. Keep the sum over your processes
+   * × 60 under the brokers' open-file limit and half their
+   * `vm.max_map_count` (65,530 by default on Linux). 0: no cap.
+   * @defaultValue 200
+   */
+  maxReturnTopicsPerSecond?: number;
   /** Prefix of the return topics this process creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
   /**
@@ -101,6 +113,7 @@ export const CALLER_DEFAULTS = {
   callTimeoutMs: 30000,
   replyMode: 'ephemeral' as ReplyMode,
   spareReturnTopics: 2,
+  maxReturnTopicsPerSecond: 200,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   listenerMaxWaitMs: 100,
   sweepIntervalMs: 300000,
@@ -125,7 +138,7 @@ export function resolveCallerFields(o: ResolvedCallerOptions, given: CallerOptio
     if (o.replyMode !== 'instance') throw new ConfigError('replyTopic', "is read only in replyMode 'instance'; set replyMode: 'instance' too");
   }
   for (const k of ['callTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
-  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics'] as const) checkNonNegative(k, o[k]);
+  for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics', 'maxReturnTopicsPerSecond'] as const) checkNonNegative(k, o[k]);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');

@@ -14,6 +14,8 @@ export interface EphemeralRequesterOptions {
   topicPrefix: string;
   /** Return topics kept ready ahead of the calls, at the least (TopicPool); 0: made only for calls that wait. */
   spareTopics: number;
+  /** Return topics made per second at most (0: no cap). */
+  maxTopicsPerSecond: number;
   onError: (error: unknown) => void;
 }
 
@@ -64,6 +66,7 @@ export class EphemeralRequester extends Requester {
     this.pool = new TopicPool(this.admin, {
       prefix: options.topicPrefix,
       spare: options.spareTopics,
+      maxPerSecond: options.maxTopicsPerSecond,
       maxBatch: MAX_BATCH,
       maxAgeMs: SPARE_MAX_AGE_MS,
       createTimeoutMs: CREATE_TIMEOUT_MS,

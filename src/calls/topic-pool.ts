@@ -16,6 +16,8 @@ export interface TopicPoolOptions {
   spare: number;
   /** At most this many topics in one CreateTopics. */
   maxBatch: number;
+  /** At most this many topics made per second (a token bucket holding one second's worth); 0: no cap. */
+  maxPerSecond: number;
   /**
    * A ready topic older than this is deleted instead of used: the sweepers
    * of other processes take an unused return topic for an orphan once it is
@@ -44,8 +46,10 @@ interface Waiter {
  * topics in a request nearly free). Calls that find none ready wait for the
  * next batch, made for all of them at once; the stock kept ahead follows
  * the call rate: twice the calls that arrived while the last batch was
- * made, at least `spare`, at most `maxBatch`. Each topic serves exactly one
- * call: fresh, never reused.
+ * made, at least `spare`, at most `maxBatch`, and never more than
+ * `maxPerSecond` topics a second (a broker keeps each deleted partition's
+ * files open for a minute). Each topic serves exactly one call: fresh,
+ * never reused.
  */
 export class TopicPool {
   private readonly ready: { topic: string; leader: number; createdAt: number }[] = [];
@@ -62,6 +66,11 @@ export class TopicPool {
   private retryAt = 0;
   private failures = 0;
   private expiry: NodeJS.Timeout | undefined;
+  /** Topics that may be made now under maxPerSecond, and when that was counted. */
+  private tokens: number;
+  private countedAt = Date.now();
+  /** Wakes refill() when the cap allows the next topic. */
+  private capTimer: NodeJS.Timeout | undefined;
   /** Topics created, and CreateTopics requests sent (for the benchmark and tests). */
   created = 0;
   batches = 0;
@@ -71,6 +80,17 @@ export class TopicPool {
     private readonly options: TopicPoolOptions,
   ) {
     this.target = options.spare;
+    this.tokens = options.maxPerSecond;
+  }
+
+  /** How many topics the cap allows now (Infinity without a cap). */
+  private allowed(): number {
+    const cap = this.options.maxPerSecond;
+    if (cap <= 0) return Infinity;
+    const now = Date.now();
+    this.tokens = Math.min(cap, this.tokens + ((now - this.countedAt) / 1000) * cap);
+    this.countedAt = now;
+    return Math.floor(this.tokens);
   }
 
   /** Topics ready now. */
@@ -106,8 +126,24 @@ export class TopicPool {
     if (this.closed || this.batch) return;
     const waiting = this.waiters.length;
     if (waiting === 0 && (this.options.spare === 0 || this.ready.length * 2 > this.target || Date.now() < this.retryAt)) return;
-    const want = Math.min(this.options.maxBatch, waiting + Math.max(0, this.target - this.ready.length));
-    if (want <= 0) return;
+    const needed = Math.min(this.options.maxBatch, waiting + Math.max(0, this.target - this.ready.length));
+    if (needed <= 0) return;
+    const want = Math.min(needed, this.allowed());
+    if (want <= 0) {
+      // Over the cap: the next topic when the bucket holds one (calls wait meanwhile).
+      if (!this.capTimer) {
+        this.capTimer = setTimeout(
+          () => {
+            this.capTimer = undefined;
+            this.refill();
+          },
+          Math.max(1, Math.ceil(((1 - this.tokens) / this.options.maxPerSecond) * 1000)),
+        );
+        if (waiting === 0) this.capTimer.unref();
+      }
+      return;
+    }
+    if (this.options.maxPerSecond > 0) this.tokens -= want;
     const topics = Array.from({ length: want }, () => newEphemeralTopic(this.options.prefix));
     for (const t of topics) this.options.own(t);
     this.takenSince = 0;
@@ -175,6 +211,7 @@ export class TopicPool {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.expiry);
+    clearTimeout(this.capTimer);
     this.expiry = undefined;
     await this.batch;
     for (const w of this.waiters.splice(0)) w.reject(new TransportError('return topics are closed', undefined, false));

@@ -32,6 +32,8 @@ export interface TransportOptions {
   listenerMaxWaitMs: number;
   /** Ephemeral return topics created ahead of the calls (0: each call creates its own). */
   spareReturnTopics: number;
+  /** Ephemeral return topics made per second at most (0: no cap). */
+  maxReturnTopicsPerSecond: number;
   /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
   sweepIntervalMs: number;
   sweepOlderThanMs: number;
@@ -70,6 +72,7 @@ export class Transport {
     this.requester = new EphemeralRequester(this.client, this.reader, {
       topicPrefix: options.ephemeralTopicPrefix,
       spareTopics: options.spareReturnTopics,
+      maxTopicsPerSecond: options.maxReturnTopicsPerSecond,
       onError: options.onError,
     });
     this.instance = new InstanceRequester(this.client, this.reader, {
