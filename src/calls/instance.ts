@@ -98,14 +98,14 @@ export class InstanceRequester extends Requester {
           );
         }
         // From its end now: a reply can only follow a request sent after this.
-        const [p0] = await this.admin.offsets(this.topic);
+        const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
         this.reader.add(this.topic, p0?.high ?? '0');
         return;
       }
       this.owned.add(this.topic);
       if (await this.admin.exists(this.topic)) {
         // Started before, and lost by the reader (a broker away for long): read it again from its end.
-        const [p0] = await this.admin.offsets(this.topic);
+        const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
         this.reader.add(this.topic, p0?.high ?? '0');
       } else {
         const { ready, failed } = await this.admin.createBatch([this.topic], this.options.startTimeoutMs, this.options.topicPrefix);

@@ -10,9 +10,10 @@ export interface SweepOptions {
   prefix?: string;
   /**
    * Only topics named longer ago than this, and not written to since, are
-   * deleted. It must exceed a call's longest deadline (an ephemeral return
-   * topic is written to only by its reply), twice the instance reply
-   * topics' heartbeat (60 s), and the clock skew between machines.
+   * deleted. Processes write a heartbeat on the return topics they read
+   * every third of their own `sweepOlderThanMs` (at most a minute), so it
+   * must be the same in every process (or longer here), and exceed the clock
+   * skew between machines.
    * @defaultValue 300000
    */
   olderThanMs?: number;
@@ -27,7 +28,7 @@ export const SWEEP_DEFAULTS = { prefix: EPHEMERAL_TOPIC_PREFIX, olderThanMs: 300
 export interface SweepReport {
   /** Topics deleted by this sweep. */
   deleted: string[];
-  /** Candidates left alone because they were written to within `olderThanMs` (a process's instance reply topic, with its heartbeat). */
+  /** Candidates left alone because they were written to within `olderThanMs` (a process's return topic, with its heartbeat), or could not be asked about. */
   live: string[];
   /** Candidates left alone because they are younger than `olderThanMs`. */
   young: string[];
@@ -51,9 +52,11 @@ export async function sweepWith(admin: TopicAdmin, options: SweepOptions = {}, n
     if (born === undefined || exclude.has(topic)) continue;
     (now - born < olderThanMs ? young : old).push(topic);
   }
-  const busy = await admin.writtenSince(old, now - olderThanMs);
-  const live = old.filter((t) => busy.has(t));
-  const orphans = old.filter((t) => !busy.has(t));
+  // Only a topic whose leader said "nothing written since" is an orphan: one it could not be asked about (a broker away, a
+  // leader moving) is kept, as it may be in use.
+  const written = await admin.writtenSince(old, now - olderThanMs);
+  const live = old.filter((t) => written.get(t) !== false);
+  const orphans = old.filter((t) => written.get(t) === false);
   if (orphans.length > 0) {
     try {
       await admin.deleteNow(orphans);

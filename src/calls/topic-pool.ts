@@ -80,7 +80,7 @@ export class TopicPool {
     private readonly options: TopicPoolOptions,
   ) {
     this.target = options.spare;
-    this.tokens = options.maxPerSecond;
+    this.tokens = Math.max(1, options.maxPerSecond);
   }
 
   /** How many topics the cap allows now (Infinity without a cap). */
@@ -88,7 +88,8 @@ export class TopicPool {
     const cap = this.options.maxPerSecond;
     if (cap <= 0) return Infinity;
     const now = Date.now();
-    this.tokens = Math.min(cap, this.tokens + ((now - this.countedAt) / 1000) * cap);
+    // The bucket holds a second's worth, and never less than one topic (a cap below 1/s still makes one now and then).
+    this.tokens = Math.min(Math.max(1, cap), this.tokens + ((now - this.countedAt) / 1000) * cap);
     this.countedAt = now;
     return Math.floor(this.tokens);
   }
@@ -182,7 +183,11 @@ export class TopicPool {
       this.retryAt = Date.now() + Math.min(30000, 500 * 2 ** (this.failures - 1));
       // The calls that waited for this batch fail with its error (a refusal stays one); later calls try a new batch.
       if (ready.size === 0) for (const w of this.waiters.splice(0)) w.reject(error);
-      this.options.onError(error);
+      try {
+        this.options.onError(error);
+      } catch {
+        // the owner's callback failed; the pool goes on
+      }
     } else {
       this.failures = 0;
       this.retryAt = 0;

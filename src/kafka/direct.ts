@@ -123,8 +123,6 @@ export interface Lane {
 const FETCH_MAX_BYTES = 64 * 1024 * 1024;
 const FETCH_PARTITION_MAX_BYTES = 8 * 1024 * 1024;
 const READ_COMMITTED = 1;
-/** A fetch's answer may come this long after its wait at the broker (kafkajs allows 100 ms: short for a busy broker; a timeout costs a connection). */
-const FETCH_GRACE_MS = 5000;
 
 /**
  * kafkajs's client keeps its cluster factory behind a symbol; a cluster
@@ -140,17 +138,32 @@ function clusterOf(kafka: Kafka): InternalCluster {
 }
 
 /** Decoded as kafkajs decodes it, but not parsed: kafkajs's parse throws for the whole response at the first failed item. */
-async function sendRaw<T>(broker: InternalBroker, apiName: string, args: object, requestTimeoutMs?: number): Promise<T> {
+async function sendRaw<T>(broker: InternalBroker, apiName: string, args: object): Promise<T> {
   const protocol = broker.lookupRequest(apiKeys[apiName]!, requests[apiName])(args);
   return (await broker.connectionPool.send({
     ...protocol,
-    ...(requestTimeoutMs !== undefined && { requestTimeout: requestTimeoutMs }),
     response: { decode: protocol.response.decode, parse: async (decoded) => decoded },
   })) as T;
 }
 
+const NOT_CONTROLLER = 41;
+/** Coordinator errors a moment cures (a group's coordinator loading, moving, or not elected yet). */
+const COORDINATOR_RETRIABLE = new Set([14, 15, 16]);
+const COMMIT_RETRY_MS = 30000;
+
+function isConnectionError(e: unknown): boolean {
+  const name = (e as Error | undefined)?.name ?? '';
+  return name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError' || name === 'KafkaJSRequestTimeoutError' || e instanceof TransportError;
+}
+
 function errorOf(code: number): KafkaError | undefined {
-  return code === 0 ? undefined : createErrorFromCode(code);
+  if (code === 0) return undefined;
+  return Object.assign(createErrorFromCode(code), { code });
+}
+
+/** The protocol's error code of an error made by errorOf (-1 for any other error). */
+function codeOf(e: unknown): number {
+  return typeof (e as { code?: unknown })?.code === 'number' ? (e as { code: number }).code : -1;
 }
 
 /**
@@ -161,7 +174,10 @@ export class DirectLink {
   private readonly cluster: InternalCluster;
   private connecting: Promise<void> | undefined;
   private readonly addresses = new Map<number, BrokerAddress>();
-  /** Connections for short requests (ListOffsets), per broker. */
+  private replacing: Promise<void> | undefined;
+  /** The controller's id, as the last metadata said. */
+  private controller: number | undefined;
+  /** Connections for short requests (ListOffsets, Produce, topic requests), per broker. */
   private readonly brokers = new Map<number, Promise<InternalBroker>>();
 
   constructor(kafka: Kafka) {
@@ -171,35 +187,72 @@ export class DirectLink {
   /** The seed broker, connected (another from the bootstrap list when it has gone). */
   private async seed(): Promise<InternalBroker> {
     const pool = this.cluster.brokerPool;
-    if (pool.seedBroker?.isConnected()) return pool.seedBroker;
-    this.connecting ??= pool
-      .connect()
-      .catch((e: unknown) => {
-        throw new TransportError('could not connect to any bootstrap broker', e);
-      })
-      .finally(() => (this.connecting = undefined));
-    await this.connecting;
-    return pool.seedBroker!;
+    for (let tries = 0; ; tries++) {
+      // A seed replaced meanwhile is not connected yet: connect that one.
+      if (pool.seedBroker?.isConnected()) return pool.seedBroker;
+      if (tries >= 3) throw new TransportError('could not connect to any bootstrap broker', undefined);
+      await this.replacing;
+      this.connecting ??= pool
+        .connect()
+        .catch((e: unknown) => {
+          throw new TransportError('could not connect to any bootstrap broker', e);
+        })
+        .finally(() => (this.connecting = undefined));
+      await this.connecting;
+    }
+  }
+
+  /** Another seed broker, once for all the requests that saw `failed` fail (the bootstrap list's next). */
+  private async replaceSeed(failed: InternalBroker): Promise<void> {
+    if (this.cluster.brokerPool.seedBroker !== failed) return await this.replacing;
+    this.replacing ??= this.cluster.brokerPool
+      .createSeedBroker()
+      .catch(() => undefined)
+      .finally(() => (this.replacing = undefined));
+    await this.replacing;
   }
 
   /** A request on the seed broker; once more on another one if the connection failed. */
   private async onSeed<T>(apiName: string, args: object): Promise<T> {
+    const broker = await this.seed();
     try {
-      return await sendRaw<T>(await this.seed(), apiName, args);
+      return await sendRaw<T>(broker, apiName, args);
     } catch (e) {
-      if ((e as Error).name !== 'KafkaJSConnectionError' && (e as Error).name !== 'KafkaJSConnectionClosedError' && !(e instanceof TransportError)) throw e;
-      await this.cluster.brokerPool.createSeedBroker();
+      if (!isConnectionError(e)) throw e;
+      await this.replaceSeed(broker);
       return sendRaw<T>(await this.seed(), apiName, args);
+    }
+  }
+
+  /**
+   * A topic request for the controller (CreateTopics, DeleteTopics): a
+   * ZooKeeper-mode broker that is not the controller answers NOT_CONTROLLER
+   * (KRaft brokers forward them). On the controller's connection of its own,
+   * so that lookups on the seed's do not queue behind a slow creation.
+   */
+  private async onController<T>(apiName: string, args: object): Promise<T> {
+    if (this.controller === undefined) await this.leaders([]);
+    const id = this.controller;
+    if (id === undefined || id < 0) return this.onSeed<T>(apiName, args);
+    try {
+      return await sendRaw<T>(await this.shared(id), apiName, args);
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      this.drop(id);
+      this.controller = undefined;
+      return this.onSeed<T>(apiName, args);
     }
   }
 
   /** Partition 0's leader of each topic, or the error the broker gave for it (a topic it does not know: UNKNOWN_TOPIC_OR_PARTITION). */
   async leaders(topics: string[]): Promise<Map<string, TopicLeader>> {
     const data = await this.onSeed<{
+      controllerId?: number;
       brokers: BrokerAddress[];
       topicMetadata: { topic: string; topicErrorCode: number; partitionMetadata: { partitionId: number; partitionErrorCode: number; leader: number }[] }[];
     }>('Metadata', { topics, allowAutoTopicCreation: false });
     for (const b of data.brokers) this.addresses.set(b.nodeId, b);
+    if (data.controllerId !== undefined) this.controller = data.controllerId;
     const out = new Map<string, TopicLeader>();
     for (const t of data.topicMetadata) {
       const p0 = t.partitionMetadata.find((p) => p.partitionId === 0);
@@ -218,11 +271,18 @@ export class DirectLink {
     specs: { topic: string; partitions: number; replicationFactor: number }[],
     timeoutMs: number,
   ): Promise<Map<string, KafkaError | undefined>> {
-    const data = await this.onSeed<{ topicErrors: { topic: string; errorCode: number; errorMessage?: string | null }[] }>('CreateTopics', {
-      topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
-      timeout: timeoutMs,
-      validateOnly: false,
-    });
+    const ask = () =>
+      this.onController<{ topicErrors: { topic: string; errorCode: number; errorMessage?: string | null }[] }>('CreateTopics', {
+        topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
+        timeout: timeoutMs,
+        validateOnly: false,
+      });
+    let data = await ask();
+    if (data.topicErrors.some((t) => t.errorCode === NOT_CONTROLLER)) {
+      // The controller moved: ask the new one (a topic created meanwhile answers TOPIC_ALREADY_EXISTS, which counts as made).
+      this.controller = undefined;
+      data = await ask();
+    }
     const out = new Map<string, KafkaError | undefined>();
     for (const t of data.topicErrors) {
       const error = errorOf(t.errorCode);
@@ -234,7 +294,12 @@ export class DirectLink {
 
   /** Delete topics in one request; per topic, undefined or the broker's error (UNKNOWN_TOPIC_OR_PARTITION: it was not there). */
   async deleteTopics(topics: string[], timeoutMs: number): Promise<Map<string, KafkaError | undefined>> {
-    const data = await this.onSeed<{ topicErrors: { topic: string; errorCode: number }[] }>('DeleteTopics', { topics, timeout: timeoutMs });
+    const ask = () => this.onController<{ topicErrors: { topic: string; errorCode: number }[] }>('DeleteTopics', { topics, timeout: timeoutMs });
+    let data = await ask();
+    if (data.topicErrors.some((t) => t.errorCode === NOT_CONTROLLER)) {
+      this.controller = undefined;
+      data = await ask();
+    }
     return new Map(data.topicErrors.map((t) => [t.topic, errorOf(t.errorCode)]));
   }
 
@@ -351,6 +416,21 @@ export class DirectLink {
    * `group.initial.rebalance.delay.ms`.
    */
   async commitOffsets(groupId: string, topic: string, offsets: { partition: number; offset: string }[]): Promise<Map<number, KafkaError | undefined>> {
+    const deadline = Date.now() + COMMIT_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      const out = await this.commitOnce(groupId, topic, offsets).catch((e: unknown) => e as KafkaError);
+      const codes = out instanceof Map ? [...out.values()].filter((e) => e !== undefined) : [out];
+      const retriable = codes.length > 0 && codes.every((e) => COORDINATOR_RETRIABLE.has(codeOf(e)) || isConnectionError(e));
+      if (!retriable || Date.now() >= deadline) {
+        if (out instanceof Map) return out;
+        throw out;
+      }
+      // The group's coordinator is loading, moving or not elected yet (a fresh cluster): ask again.
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+
+  private async commitOnce(groupId: string, topic: string, offsets: { partition: number; offset: string }[]): Promise<Map<number, KafkaError | undefined>> {
     const found = await this.onSeed<{ errorCode: number; coordinator: BrokerAddress }>('GroupCoordinator', { groupId, coordinatorType: 0 });
     const error = errorOf(found.errorCode);
     if (error) throw error;
@@ -394,15 +474,16 @@ export class DirectLink {
   }
 
   /**
-   * Of these topics, those with a message written at or after `timestamp`
-   * in partition 0. A topic the brokers do not know, or whose leader cannot
-   * be asked, is not in the answer.
+   * Per topic, whether partition 0 holds a message written at or after
+   * `timestamp`: true or false as its leader answered, absent when that
+   * could not be known (no leader, the leader not answering, a refusal). A
+   * topic the brokers do not know is absent too.
    */
-  async writtenSince(topics: string[], timestamp: number): Promise<Set<string>> {
+  async writtenSince(topics: string[], timestamp: number): Promise<Map<string, boolean>> {
     const leaders = new Map<string, number>();
     for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) leaders.set(t, found.leader);
-    const written = new Set<string>();
-    for (const [t, answer] of await this.listOffsets(leaders, timestamp)) if (answer.offset !== undefined && BigInt(answer.offset) >= 0n) written.add(t);
+    const written = new Map<string, boolean>();
+    for (const [t, answer] of await this.listOffsets(leaders, timestamp)) if (answer.offset !== undefined) written.set(t, BigInt(answer.offset) >= 0n);
     return written;
   }
 
@@ -418,20 +499,15 @@ export class DirectLink {
 /** One Fetch of partition 0 of each topic; each topic answered on its own. */
 async function fetchOn(broker: InternalBroker, asked: { topic: string; offset: string }[], maxWaitMs: number): Promise<FetchedTopic[]> {
   const offsets = new Map(asked.map((a) => [a.topic, a.offset]));
-  const data = await sendRaw<{ errorCode?: number; responses: { topicName: string; partitions: FetchedPartition[] }[] }>(
-    broker,
-    'Fetch',
-    {
-      replicaId: -1,
-      isolationLevel: READ_COMMITTED,
-      maxWaitTime: maxWaitMs,
-      minBytes: 1,
-      maxBytes: FETCH_MAX_BYTES,
-      topics: asked.map((a) => ({ topic: a.topic, partitions: [{ partition: 0, fetchOffset: a.offset, maxBytes: FETCH_PARTITION_MAX_BYTES }] })),
-      rackId: '',
-    },
-    maxWaitMs + FETCH_GRACE_MS,
-  );
+  const data = await sendRaw<{ errorCode?: number; responses: { topicName: string; partitions: FetchedPartition[] }[] }>(broker, 'Fetch', {
+    replicaId: -1,
+    isolationLevel: READ_COMMITTED,
+    maxWaitTime: maxWaitMs,
+    minBytes: 1,
+    maxBytes: FETCH_MAX_BYTES,
+    topics: asked.map((a) => ({ topic: a.topic, partitions: [{ partition: 0, fetchOffset: a.offset, maxBytes: FETCH_PARTITION_MAX_BYTES }] })),
+    rackId: '',
+  });
   const whole = errorOf(data.errorCode ?? 0);
   if (whole) throw whole;
   const out: FetchedTopic[] = [];

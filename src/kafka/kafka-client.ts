@@ -53,7 +53,9 @@ export class KafkaClient {
   /** Disconnect the producers, then the admin (each even if the other failed); rethrow the first failure. */
   async close(): Promise<void> {
     const results = await Promise.allSettled([this.producers.close()]);
-    const admin = await Promise.allSettled([this.admin.close(), this.direct.close()]);
+    // The admin first: a deletion still queued uses the direct link.
+    const admin = await Promise.allSettled([this.admin.close()]);
+    admin.push(...(await Promise.allSettled([this.direct.close()])));
     const failed = [...results, ...admin].find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }

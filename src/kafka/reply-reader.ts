@@ -43,6 +43,10 @@ const TRANSIENT = new Set([
   'NOT_COORDINATOR',
 ]);
 
+function isTransient(error: KafkaError | undefined): boolean {
+  return TRANSIENT.has(error?.type ?? '') || error?.retriable === true || /Connection|Timeout/i.test(error?.name ?? '');
+}
+
 interface Entry {
   topic: string;
   offset: string;
@@ -56,6 +60,10 @@ interface Entry {
   /** Since when its fetches fail (0: they do not). */
   failingSince: number;
   removed: boolean;
+  /** Bumped when the topic is added again: an older fetch's answer is then ignored. */
+  generation: number;
+  /** Fetched alone (a request-level failure is being narrowed down to the topic that caused it). */
+  alone: boolean;
   /** Resolves remove() once no fetch includes it. */
   drained: (() => void)[];
 }
@@ -104,9 +112,21 @@ export class ReplyReader {
     if (known) {
       // Given up (or being removed) and added again while a fetch still names it: the same entry, read afresh from `offset`.
       for (const d of known.drained.splice(0)) d();
-      Object.assign(known, { offset, leader, retryAt: 0, failures: 0, failingSince: 0, removed: false });
+      Object.assign(known, { offset, leader, retryAt: 0, failures: 0, failingSince: 0, removed: false, alone: false, generation: known.generation + 1 });
     } else {
-      this.entries.set(topic, { topic, offset, leader, inFlight: 0, retryAt: 0, failures: 0, failingSince: 0, removed: false, drained: [] });
+      this.entries.set(topic, {
+        topic,
+        offset,
+        leader,
+        inFlight: 0,
+        retryAt: 0,
+        failures: 0,
+        failingSince: 0,
+        removed: false,
+        generation: 0,
+        alone: false,
+        drained: [],
+      });
     }
     if (leader === undefined) this.lookUp(topic);
     else this.schedule();
@@ -129,7 +149,11 @@ export class ReplyReader {
     const now = Date.now();
     if (this.closed || now - this.reportedAt < REPORT_EVERY_MS) return;
     this.reportedAt = now;
-    this.options.onError(error);
+    try {
+      this.options.onError(error);
+    } catch {
+      // the owner's callback failed; the reader goes on
+    }
   }
 
   /** Run the pump soon, once for everything added in this tick. */
@@ -164,6 +188,10 @@ export class ReplyReader {
         nextRetry = Math.min(nextRetry, e.retryAt);
         continue;
       }
+      if (e.alone) {
+        this.fetchFrom(e.leader, [e]);
+        continue;
+      }
       const list = due.get(e.leader) ?? [];
       list.push(e);
       due.set(e.leader, list);
@@ -185,15 +213,17 @@ export class ReplyReader {
     }
     for (const e of list) e.inFlight++;
     this.fetches++;
+    const generations = list.map((e) => e.generation);
     lane
       .fetch(
         list.map((e) => ({ topic: e.topic, offset: e.offset })),
         this.options.maxWaitMs,
       )
       .then(
-        (answers) => this.fetched(node, lane, list, answers),
+        (answers) => this.fetched(node, lane, list, generations, answers),
         (error: unknown) => this.failed(node, lane, list, error),
-      );
+      )
+      .catch((error: unknown) => this.report(new TransportError('reply reader failed to handle a fetch', error, false)));
   }
 
   private openLane(node: Node): void {
@@ -231,12 +261,23 @@ export class ReplyReader {
     this.schedule();
   }
 
-  private fetched(node: Node, lane: Lane, list: Entry[], answers: FetchedTopic[]): void {
+  private fetched(node: Node, lane: Lane, list: Entry[], generations: number[], answers: FetchedTopic[]): void {
+    try {
+      this.take(list, generations, answers);
+    } finally {
+      this.release(node, lane, list);
+    }
+  }
+
+  private take(list: Entry[], generations: number[], answers: FetchedTopic[]): void {
     const now = Date.now();
     const troubled: Entry[] = [];
+    const asked = new Map(list.map((e, i) => [e.topic, { e, generation: generations[i] }]));
     for (const a of answers) {
       const e = this.entries.get(a.topic);
-      if (!e || e.removed) continue;
+      // Removed, or added again since this fetch was sent (its offset is the new one's): not this fetch's to read.
+      if (!e || e.removed || asked.get(a.topic)?.e !== e || asked.get(a.topic)?.generation !== e.generation) continue;
+      e.alone = false;
       if (a.error) {
         troubled.push(e);
         this.trouble(e, a.error, now);
@@ -253,7 +294,6 @@ export class ReplyReader {
         }
       }
     }
-    this.release(node, lane, list);
     this.relocate(troubled.filter((e) => !e.removed && this.entries.has(e.topic)));
   }
 
@@ -262,21 +302,38 @@ export class ReplyReader {
     node.lanes = node.lanes.filter((l) => l !== lane);
     node.idle = node.idle.filter((l) => l !== lane);
     void lane.close().catch(() => undefined);
-    const now = Date.now();
-    if (!this.closed) this.report(new TransportError(`reply reader's fetch from broker ${node.id} failed; trying again`, error));
-    for (const e of list) this.trouble(e, error as KafkaError, now);
-    this.release(node, lane, list);
-    this.relocate(list.filter((e) => !e.removed));
+    try {
+      this.report(new TransportError(`reply reader's fetch from broker ${node.id} failed; trying again`, error));
+      if (list.length === 1 && list[0]!.alone && !isTransient(error as KafkaError)) {
+        // Narrowed down: this topic's data is what fails the fetch (a reply the client cannot decode).
+        this.lose(list[0]!, new TransportError(`reply reader cannot read "${list[0]!.topic}"`, error, false));
+        return;
+      }
+      for (const e of list) {
+        // A request-level failure says nothing of one topic: waited out, and a failure that is not about the connection
+        // is narrowed down by fetching each topic alone.
+        if (!isTransient(error as KafkaError)) e.alone = list.length > 1;
+        this.backOff(e, Date.now());
+      }
+      this.relocate(list.filter((e) => !e.removed));
+    } finally {
+      this.release(node, lane, list);
+    }
+  }
+
+  /** Wait before the next fetch of a topic that failed. */
+  private backOff(e: Entry, now: number): void {
+    e.failures++;
+    e.failingSince ||= now;
+    e.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (e.failures - 1));
   }
 
   /** Back off a topic whose fetch failed; give it up when the failure is for good. */
   private trouble(e: Entry, error: KafkaError, now: number): void {
-    e.failures++;
-    e.failingSince ||= now;
-    e.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (e.failures - 1));
+    this.backOff(e, now);
     const refused = authorizationError(this.kafka, error, { topic: { operation: 'Read', resource: e.topic, pattern: 'literal' } }, 'to read its replies');
     if (refused) return this.lose(e, refused);
-    const transient = TRANSIENT.has(error.type ?? '') || error.retriable === true || /Connection|Timeout/i.test(error.name ?? '');
+    const transient = isTransient(error);
     // A broker away or a leader moving is waited out (a call's deadline ends its own wait); a topic unknown for this long is gone.
     const gone = error.type === 'UNKNOWN_TOPIC_OR_PARTITION' || error.type === 'UNKNOWN_TOPIC_ID';
     if (!transient || (gone && now - e.failingSince >= LOST_AFTER_MS)) {
@@ -288,7 +345,11 @@ export class ReplyReader {
     if (e.removed) return;
     e.removed = true;
     if (e.inFlight === 0) this.entries.delete(e.topic);
-    this.options.onLost(e.topic, error);
+    try {
+      this.options.onLost(e.topic, error);
+    } catch {
+      // the owner's callback failed; the reader goes on
+    }
   }
 
   /** Look up the leaders of these topics again (batched with any other lookup due). */
@@ -307,6 +368,7 @@ export class ReplyReader {
         const topics = [...this.lookups];
         this.lookups.clear();
         let again = false;
+        let located = false;
         try {
           const leaders = await this.link.leaders(topics);
           const now = Date.now();
@@ -316,6 +378,7 @@ export class ReplyReader {
             const found = leaders.get(t);
             if (found?.leader !== undefined) {
               e.leader = found.leader;
+              located = true;
               continue;
             }
             // Not known yet (a broker behind on metadata) or gone: tried again until LOST_AFTER_MS.
@@ -332,6 +395,8 @@ export class ReplyReader {
             if (!e.removed) again = true;
           }
         }
+        // Topics found a leader: fetched now, not once every other lookup is done.
+        if (located) this.schedule();
         if (again) {
           for (const t of topics) if (this.entries.get(t)?.removed === false && this.entries.get(t)!.leader === undefined) this.lookups.add(t);
           await new Promise((r) => setTimeout(r, RETRY_FIRST_MS * 5));
@@ -345,7 +410,7 @@ export class ReplyReader {
     });
   }
 
-  /** Stop reading everything, close the lanes. In-flight fetches are cut off. */
+  /** Stop reading everything, close the lanes (a fetch waiting at the broker ends within its wait). */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);

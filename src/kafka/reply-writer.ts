@@ -4,8 +4,10 @@ import type { DirectLink, KafkaError } from './direct';
 import type { OutboundMessage } from './producer';
 import { sendFailure } from './send-errors';
 
-/** Tries of a reply after a leader moved or a new topic's metadata has not reached the broker asked: 50, 100, 200 ms apart. */
-const RETRIES = 3;
+/** Tries of a reply after a leader moved or a new topic's metadata has not reached the broker asked: 50 ms doubling, about 1.5 s in all. */
+const RETRIES = 5;
+/** At most this many bytes of messages for one partition in one request (the broker refuses more than message.max.bytes, 1 MB, by default). */
+const MAX_BATCH_BYTES = 512 * 1024;
 const RETRY_FIRST_MS = 50;
 /** Leaders remembered, most recently used kept. */
 const MAX_LEADERS = 10000;
@@ -22,11 +24,35 @@ const TRANSIENT = new Set([
   'KAFKA_STORAGE_ERROR',
 ]);
 
+/** The messages of one send() for one partition, and how to tell it the outcome. */
+interface Part {
+  messages: OutboundMessage[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** One partition's messages for one request: the parts of one or more sends, at most MAX_BATCH_BYTES. */
 interface Queued {
   topic: string;
   partition: number;
-  messages: OutboundMessage[];
-  settle: { resolve: () => void; reject: (e: unknown) => void }[];
+  parts: Part[];
+  bytes: number;
+}
+
+function sizeOf(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (Buffer.isBuffer(v)) return v.length;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + sizeOf(x), 0);
+  return Buffer.byteLength(String(v));
+}
+
+function bytesOf(messages: OutboundMessage[]): number {
+  let n = 0;
+  for (const m of messages) {
+    n += sizeOf(m.key) + sizeOf(m.value) + 70; // a record's own overhead, about
+    for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + sizeOf(v);
+  }
+  return n;
 }
 
 /**
@@ -41,7 +67,8 @@ interface Queued {
 export class ReplyWriter {
   /** Per topic, each partition's leader. */
   private readonly leaders = new Map<string, Map<number, number>>();
-  private queue = new Map<string, Queued>();
+  /** Per `<partition>:<topic>`, requests' worth of messages in order: the first goes in the next request, the rest after. */
+  private queue = new Map<string, Queued[]>();
   private scheduled = false;
   private readonly writing = new Set<Promise<void>>();
   private closed = false;
@@ -64,10 +91,15 @@ export class ReplyWriter {
         ([partition, list]) =>
           new Promise<void>((resolve, reject) => {
             const key = `${partition}:${topic}`;
-            const q = this.queue.get(key) ?? { topic, partition, messages: [], settle: [] };
-            q.messages.push(...list);
-            q.settle.push({ resolve, reject });
-            this.queue.set(key, q);
+            const bytes = bytesOf(list);
+            const queued = this.queue.get(key) ?? [];
+            const last = queued[queued.length - 1];
+            const part = { messages: list, resolve, reject };
+            if (last && last.bytes + bytes <= MAX_BATCH_BYTES) {
+              last.parts.push(part);
+              last.bytes += bytes;
+            } else queued.push({ topic, partition, parts: [part], bytes });
+            this.queue.set(key, queued);
             this.schedule();
           }),
       ),
@@ -80,9 +112,14 @@ export class ReplyWriter {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      const batch = [...this.queue.values()];
-      this.queue = new Map();
-      const work = this.write(batch, 0);
+      // One request's worth per partition; what is left goes in the next tick's request (on the same connection, in order).
+      const batch: Queued[] = [];
+      for (const [key, queued] of this.queue) {
+        batch.push(queued.shift()!);
+        if (queued.length === 0) this.queue.delete(key);
+      }
+      if (this.queue.size > 0) this.schedule();
+      const work = this.write(batch, 0).catch(() => undefined);
       this.writing.add(work);
       void work.finally(() => this.writing.delete(work));
     });
@@ -92,10 +129,14 @@ export class ReplyWriter {
     const again: Queued[] = [];
     const fail = (q: Queued, error: unknown) => {
       this.leaders.delete(q.topic);
-      if (attempt < RETRIES && this.transient(error)) again.push(q);
+      const types = [(error as KafkaError).type];
+      if (q.parts.length > 1 && (types.includes('MESSAGE_TOO_LARGE') || types.includes('RECORD_LIST_TOO_LARGE'))) {
+        // Together too large for the broker: each send on its own, so that only one too large itself fails.
+        for (const part of q.parts) again.push({ topic: q.topic, partition: q.partition, parts: [part], bytes: bytesOf(part.messages) });
+      } else if (attempt < RETRIES && this.transient(error)) again.push(q);
       else {
         const e = sendFailure(this.kafka, q.topic, error, 'to write a reply to it');
-        for (const s of q.settle) s.reject(e);
+        for (const part of q.parts) part.reject(e);
       }
     };
     const leaderOf = (q: Queued) => this.leaders.get(q.topic)?.get(q.partition);
@@ -110,7 +151,7 @@ export class ReplyWriter {
           // A partition the topic does not have is not cured by waiting (a new topic's own partition may be: it has no leader yet).
           if (f?.partitions && f.partitions.size > 0 && q.partition > Math.max(...f.partitions.keys())) {
             const e = Object.assign(new Error(`"${q.topic}" has no partition ${q.partition}`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-            for (const s of q.settle) s.reject(new TransportError(`could not send to "${q.topic}"`, e, false, 'refused'));
+            for (const part of q.parts) part.reject(new TransportError(`could not send to "${q.topic}"`, e, false, 'refused'));
           } else fail(q, f?.error ?? Object.assign(new Error(`no leader for partition ${q.partition} of "${q.topic}"`), { type: 'LEADER_NOT_AVAILABLE' }));
         }
       } catch (e) {
@@ -130,14 +171,14 @@ export class ReplyWriter {
           list.map((q) => ({
             topic: q.topic,
             partition: q.partition,
-            messages: q.messages.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers ?? {} })),
+            messages: q.parts.flatMap((part) => part.messages.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers ?? {} }))),
           })),
           PRODUCE_TIMEOUT_MS,
         );
         for (const q of list) {
           const error = answers.get(`${q.partition}:${q.topic}`);
           if (error) fail(q, error);
-          else for (const s of q.settle) s.resolve();
+          else for (const part of q.parts) part.resolve();
         }
       }),
     );

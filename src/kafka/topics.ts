@@ -320,9 +320,13 @@ export class TopicAdmin {
     );
   }
 
-  /** Of these topics, those written to at or after `timestamp` (a reply, or the heartbeat of the process that reads it). */
-  async writtenSince(topics: string[], timestamp: number): Promise<Set<string>> {
-    if (topics.length === 0) return new Set();
+  /**
+   * Per topic, whether it was written to at or after `timestamp` (a reply, or
+   * the heartbeat of the process that reads it); absent where that could not
+   * be known (see DirectLink.writtenSince).
+   */
+  async writtenSince(topics: string[], timestamp: number): Promise<Map<string, boolean>> {
+    if (topics.length === 0) return new Map();
     try {
       return await this.direct.writtenSince(topics, timestamp);
     } catch (e) {
@@ -418,7 +422,13 @@ export class TopicAdmin {
         this.failedDeletes.add(t);
         byError.set(e, [...(byError.get(e) ?? []), t]);
       }
-      for (const [e, topics] of byError) this.onDeleteError(topics, e);
+      for (const [e, topics] of byError) {
+        try {
+          this.onDeleteError(topics, e);
+        } catch {
+          // the owner's callback failed; the queue goes on
+        }
+      }
       for (const [, waiting] of queued) for (const resolve of waiting) resolve();
     }
   }

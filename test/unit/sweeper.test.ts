@@ -16,7 +16,7 @@ function standIn(failure: () => Error) {
   const calls = { deletes: 0 };
   const admin = {
     list: async () => [orphan],
-    writtenSince: async () => new Set<string>(),
+    writtenSince: async (topics: string[]) => new Map(topics.map((t) => [t, false])),
     deleteNow: async () => {
       calls.deletes++;
       throw failure();

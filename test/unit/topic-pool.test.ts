@@ -84,3 +84,11 @@ test('close fails the calls still waiting and hands every ready topic back for d
   expect(discarded).toHaveLength(3);
   await expect(p.take()).rejects.toThrow(/closed/);
 });
+
+test('a cap below one topic a second still makes topics (one now, the next two seconds later at 0.5/s)', async () => {
+  const { admin } = standIn(1);
+  const { p } = pool(admin, 0.5, 0);
+  const first = await p.take();
+  expect(first.fromStock).toBe(false);
+  await p.close();
+});
