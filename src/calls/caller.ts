@@ -19,7 +19,7 @@ export interface CallerOptions {
   connection?: ConnectionOptions;
   /**
    * Deadline of one call: a Reactor's dependency call, or a Pipeline's
-   * request unless it gives its own `timeoutMs` (topic creation, listener,
+   * request unless it gives its own `timeoutMs` (waiting for a return topic,
    * round trip, retries). @defaultValue 30000
    */
   callTimeoutMs?: number;

@@ -98,15 +98,12 @@ export class InstanceRequester extends Requester {
           );
         }
         // From its end now: a reply can only follow a request sent after this.
-        const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
-        this.reader.add(this.topic, p0?.high ?? '0');
-        return;
+        return this.readFromEnd();
       }
       this.owned.add(this.topic);
       if (await this.admin.exists(this.topic)) {
         // Started before, and lost by the reader (a broker away for long): read it again from its end.
-        const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
-        this.reader.add(this.topic, p0?.high ?? '0');
+        await this.readFromEnd();
       } else {
         const { ready, failed } = await this.admin.createBatch([this.topic], this.options.startTimeoutMs, this.options.topicPrefix);
         const leader = ready.get(this.topic);
@@ -119,6 +116,12 @@ export class InstanceRequester extends Requester {
       throw e;
     });
     return this.starting;
+  }
+
+  /** Hand the reply topic to the reader from its end (partition 0's) as of now. */
+  private async readFromEnd(): Promise<void> {
+    const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
+    this.reader.add(this.topic, p0?.high ?? '0');
   }
 
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {

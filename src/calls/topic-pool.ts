@@ -71,9 +71,6 @@ export class TopicPool {
   private countedAt = Date.now();
   /** Wakes refill() when the cap allows the next topic. */
   private capTimer: NodeJS.Timeout | undefined;
-  /** Topics created, and CreateTopics requests sent (for the benchmark and tests). */
-  created = 0;
-  batches = 0;
 
   constructor(
     private readonly admin: TopicAdmin,
@@ -149,7 +146,6 @@ export class TopicPool {
     for (const t of topics) this.options.own(t);
     this.takenSince = 0;
     this.starved = 0;
-    this.batches++;
     this.batch = this.admin
       .createBatch(topics, this.options.createTimeoutMs, this.options.prefix, (topic, leader) => this.arrived(topic, leader))
       .then(({ ready, failed }) => this.landed(topics, ready, failed))
@@ -167,7 +163,6 @@ export class TopicPool {
 
   /** A topic of the batch in flight is ready: to the first call that waits, else to the stock. */
   private arrived(topic: string, leader: number): void {
-    this.created++;
     if (this.closed) return this.options.discard(topic);
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve({ topic, leader, fromStock: false });

@@ -116,8 +116,8 @@ export class Transport {
 
   /**
    * Ready the calls of `mode`, the one start sequence of a Reactor and a
-   * Pipeline: the producers connected; in instance mode the reply topic and
-   * its listener; in ephemeral mode, when `checkCreate`, the right to create
+   * Pipeline: the producers connected; in instance mode the reply topic
+   * made and handed to the reply reader; in ephemeral mode, when `checkCreate`, the right to create
    * return topics checked (an AuthorizationError if not).
    */
   async startCalls(mode: ReplyMode, checkCreate: boolean): Promise<void> {

@@ -156,6 +156,13 @@ function isConnectionError(e: unknown): boolean {
   return name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError' || name === 'KafkaJSRequestTimeoutError' || e instanceof TransportError;
 }
 
+/** Add `value` to the list `key` holds in `map` (made when missing): grouping without copying a list per item. */
+export function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function errorOf(code: number): KafkaError | undefined {
   if (code === 0) return undefined;
   return Object.assign(createErrorFromCode(code), { code });
@@ -227,10 +234,20 @@ export class DirectLink {
   /**
    * A topic request for the controller (CreateTopics, DeleteTopics): a
    * ZooKeeper-mode broker that is not the controller answers NOT_CONTROLLER
-   * (KRaft brokers forward them). On the controller's connection of its own,
-   * so that lookups on the seed's do not queue behind a slow creation.
+   * (KRaft brokers forward them), and the request is then asked once more of
+   * the controller the metadata names now (a topic created meanwhile answers
+   * TOPIC_ALREADY_EXISTS, which counts as made). On the controller's
+   * connection of its own, so that lookups on the seed's do not queue behind
+   * a slow creation.
    */
-  private async onController<T>(apiName: string, args: object): Promise<T> {
+  private async onController<T extends { topicErrors: { errorCode: number }[] }>(apiName: string, args: object): Promise<T> {
+    const data = await this.onControllerOnce<T>(apiName, args);
+    if (!data.topicErrors.some((t) => t.errorCode === NOT_CONTROLLER)) return data;
+    this.controller = undefined;
+    return this.onControllerOnce<T>(apiName, args);
+  }
+
+  private async onControllerOnce<T>(apiName: string, args: object): Promise<T> {
     if (this.controller === undefined) await this.leaders([]);
     const id = this.controller;
     if (id === undefined || id < 0) return this.onSeed<T>(apiName, args);
@@ -271,18 +288,11 @@ export class DirectLink {
     specs: { topic: string; partitions: number; replicationFactor: number }[],
     timeoutMs: number,
   ): Promise<Map<string, KafkaError | undefined>> {
-    const ask = () =>
-      this.onController<{ topicErrors: { topic: string; errorCode: number; errorMessage?: string | null }[] }>('CreateTopics', {
-        topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
-        timeout: timeoutMs,
-        validateOnly: false,
-      });
-    let data = await ask();
-    if (data.topicErrors.some((t) => t.errorCode === NOT_CONTROLLER)) {
-      // The controller moved: ask the new one (a topic created meanwhile answers TOPIC_ALREADY_EXISTS, which counts as made).
-      this.controller = undefined;
-      data = await ask();
-    }
+    const data = await this.onController<{ topicErrors: { topic: string; errorCode: number; errorMessage?: string | null }[] }>('CreateTopics', {
+      topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
+      timeout: timeoutMs,
+      validateOnly: false,
+    });
     const out = new Map<string, KafkaError | undefined>();
     for (const t of data.topicErrors) {
       const error = errorOf(t.errorCode);
@@ -294,12 +304,7 @@ export class DirectLink {
 
   /** Delete topics in one request; per topic, undefined or the broker's error (UNKNOWN_TOPIC_OR_PARTITION: it was not there). */
   async deleteTopics(topics: string[], timeoutMs: number): Promise<Map<string, KafkaError | undefined>> {
-    const ask = () => this.onController<{ topicErrors: { topic: string; errorCode: number }[] }>('DeleteTopics', { topics, timeout: timeoutMs });
-    let data = await ask();
-    if (data.topicErrors.some((t) => t.errorCode === NOT_CONTROLLER)) {
-      this.controller = undefined;
-      data = await ask();
-    }
+    const data = await this.onController<{ topicErrors: { topic: string; errorCode: number }[] }>('DeleteTopics', { topics, timeout: timeoutMs });
     return new Map(data.topicErrors.map((t) => [t.topic, errorOf(t.errorCode)]));
   }
 
@@ -342,11 +347,15 @@ export class DirectLink {
     return broker;
   }
 
-  /** One ListOffsets per leader, partition 0 of each topic at `timestamp` (-1: the end); per topic, the offset or the error. */
-  private async listOffsets(leaders: Map<string, number>, timestamp: number): Promise<Map<string, { offset?: string; error?: KafkaError }>> {
+  /**
+   * Partition 0 of each topic at `timestamp` (-1: the end), one ListOffsets
+   * per leader: per topic with a leader, that leader and the offset or the
+   * error. A topic without a leader is absent.
+   */
+  private async listOffsets(topics: string[], timestamp: number): Promise<Map<string, { leader: number; offset?: string; error?: KafkaError }>> {
     const byLeader = new Map<number, string[]>();
-    for (const [t, leader] of leaders) byLeader.set(leader, [...(byLeader.get(leader) ?? []), t]);
-    const out = new Map<string, { offset?: string; error?: KafkaError }>();
+    for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) append(byLeader, found.leader, t);
+    const out = new Map<string, { leader: number; offset?: string; error?: KafkaError }>();
     await Promise.all(
       [...byLeader].map(async ([nodeId, list]) => {
         try {
@@ -360,11 +369,11 @@ export class DirectLink {
             for (const p of r.partitions) {
               if (p.partition !== 0) continue;
               const error = errorOf(p.errorCode);
-              out.set(r.topic, error ? { error } : { offset: p.offset });
+              out.set(r.topic, { leader: nodeId, ...(error ? { error } : { offset: p.offset }) });
             }
         } catch (e) {
           this.drop(nodeId);
-          for (const t of list) out.set(t, { error: e as KafkaError });
+          for (const t of list) out.set(t, { leader: nodeId, error: e as KafkaError });
         }
       }),
     );
@@ -466,10 +475,8 @@ export class DirectLink {
    * a producer retries a whole request on that. Per topic, its leader.
    */
   async answering(topics: string[]): Promise<Map<string, number>> {
-    const leaders = new Map<string, number>();
-    for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) leaders.set(t, found.leader);
     const out = new Map<string, number>();
-    for (const [t, answer] of await this.listOffsets(leaders, -1)) if (answer.offset !== undefined) out.set(t, leaders.get(t)!);
+    for (const [t, answer] of await this.listOffsets(topics, -1)) if (answer.offset !== undefined) out.set(t, answer.leader);
     return out;
   }
 
@@ -480,10 +487,8 @@ export class DirectLink {
    * topic the brokers do not know is absent too.
    */
   async writtenSince(topics: string[], timestamp: number): Promise<Map<string, boolean>> {
-    const leaders = new Map<string, number>();
-    for (const [t, found] of await this.leaders(topics)) if (found.leader !== undefined) leaders.set(t, found.leader);
     const written = new Map<string, boolean>();
-    for (const [t, answer] of await this.listOffsets(leaders, timestamp)) if (answer.offset !== undefined) written.set(t, BigInt(answer.offset) >= 0n);
+    for (const [t, answer] of await this.listOffsets(topics, timestamp)) if (answer.offset !== undefined) written.set(t, BigInt(answer.offset) >= 0n);
     return written;
   }
 

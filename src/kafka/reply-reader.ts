@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import { TransportError, type FusionError } from '../errors';
 import { authorizationError } from './authz';
 import type { InboundMessage } from './consumer';
-import type { DirectLink, FetchedTopic, KafkaError, Lane } from './direct';
+import { append, type DirectLink, type FetchedTopic, type KafkaError, type Lane } from './direct';
 
 export interface ReplyReaderOptions {
   /** How long a fetch waits at the broker for a reply to arrive. */
@@ -192,9 +192,7 @@ export class ReplyReader {
         this.fetchFrom(e.leader, [e]);
         continue;
       }
-      const list = due.get(e.leader) ?? [];
-      list.push(e);
-      due.set(e.leader, list);
+      append(due, e.leader, e);
     }
     for (const [id, list] of due) this.fetchFrom(id, list);
     if (nextRetry < Infinity) this.schedule(Math.max(1, nextRetry - now));

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { TransportError } from '../errors';
-import type { DirectLink, KafkaError } from './direct';
+import { append, type DirectLink, type KafkaError, type TopicLeader } from './direct';
 import type { OutboundMessage } from './producer';
 import { sendFailure } from './send-errors';
 
@@ -72,8 +72,6 @@ export class ReplyWriter {
   private scheduled = false;
   private readonly writing = new Set<Promise<void>>();
   private closed = false;
-  /** Produce requests sent (for the benchmark and tests). */
-  requests = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -85,7 +83,7 @@ export class ReplyWriter {
     if (this.closed) return Promise.reject(new TransportError('producer is closed', undefined, false));
     // A message names its partition (a foreign caller's kafka_replyPartition) or goes to partition 0, where return topics have their one.
     const byPartition = new Map<number, OutboundMessage[]>();
-    for (const m of messages) byPartition.set(m.partition ?? 0, [...(byPartition.get(m.partition ?? 0) ?? []), m]);
+    for (const m of messages) append(byPartition, m.partition ?? 0, m);
     return Promise.all(
       [...byPartition].map(
         ([partition, list]) =>
@@ -141,31 +139,38 @@ export class ReplyWriter {
     };
     const leaderOf = (q: Queued) => this.leaders.get(q.topic)?.get(q.partition);
     const unknown = [...new Set(batch.filter((q) => leaderOf(q) === undefined).map((q) => q.topic))];
+    let found: Map<string, TopicLeader> | undefined;
+    let lookupError: unknown;
     if (unknown.length > 0) {
       try {
-        const found = await this.direct.leaders(unknown);
+        found = await this.direct.leaders(unknown);
         for (const [t, f] of found) if (f.partitions && f.partitions.size > 0) this.remember(t, f.partitions);
-        for (const q of batch) {
-          if (leaderOf(q) !== undefined) continue;
-          const f = found.get(q.topic);
-          // A partition the topic does not have is not cured by waiting (a new topic's own partition may be: it has no leader yet).
-          if (f?.partitions && f.partitions.size > 0 && q.partition > Math.max(...f.partitions.keys())) {
-            const e = Object.assign(new Error(`"${q.topic}" has no partition ${q.partition}`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-            for (const part of q.parts) part.reject(new TransportError(`could not send to "${q.topic}"`, e, false, 'refused'));
-          } else fail(q, f?.error ?? Object.assign(new Error(`no leader for partition ${q.partition} of "${q.topic}"`), { type: 'LEADER_NOT_AVAILABLE' }));
-        }
       } catch (e) {
-        for (const q of batch) if (leaderOf(q) === undefined) fail(q, e);
+        lookupError = e;
       }
     }
+    // Each partition's messages are routed once, before a failure below makes its topic's leaders be looked up again next time.
     const byLeader = new Map<number, Queued[]>();
+    const unrouted: Queued[] = [];
     for (const q of batch) {
       const leader = leaderOf(q);
-      if (leader !== undefined && !again.includes(q)) byLeader.set(leader, [...(byLeader.get(leader) ?? []), q]);
+      if (leader !== undefined) append(byLeader, leader, q);
+      else unrouted.push(q);
+    }
+    for (const q of unrouted) {
+      if (lookupError !== undefined) {
+        fail(q, lookupError);
+        continue;
+      }
+      const f = found?.get(q.topic);
+      // A partition the topic does not have is not cured by waiting (a new topic's own partition may be: it has no leader yet).
+      if (f?.partitions && f.partitions.size > 0 && q.partition > Math.max(...f.partitions.keys())) {
+        const e = Object.assign(new Error(`"${q.topic}" has no partition ${q.partition}`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+        for (const part of q.parts) part.reject(new TransportError(`could not send to "${q.topic}"`, e, false, 'refused'));
+      } else fail(q, f?.error ?? Object.assign(new Error(`no leader for partition ${q.partition} of "${q.topic}"`), { type: 'LEADER_NOT_AVAILABLE' }));
     }
     await Promise.all(
       [...byLeader].map(async ([leader, list]) => {
-        this.requests++;
         const answers = await this.direct.produce(
           leader,
           list.map((q) => ({

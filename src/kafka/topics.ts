@@ -338,7 +338,7 @@ export class TopicAdmin {
     }
   }
 
-  /** Of these consumer groups, those that have members now (a live listener). */
+  /** Of these consumer groups, those that have members now. */
   async groupsWithMembers(groupIds: string[]): Promise<Set<string>> {
     if (groupIds.length === 0) return new Set();
     const admin = await this.connect();

@@ -206,7 +206,7 @@ export class Pipeline {
 
   /**
    * Connects the producer; in instance mode creates the reply topic and
-   * joins its listener; in ephemeral mode checks that this principal may
+   * starts reading it (no consumer group); in ephemeral mode checks that this principal may
    * create return topics (an AuthorizationError if not). Idempotent.
    */
   start(): Promise<this> {
