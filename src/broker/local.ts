@@ -1,24 +1,33 @@
 /**
  * A real Apache Kafka broker for development, tests and the demo, without
  * Docker: Kafka's own jars from Maven Central (cached), one KRaft node
- * (broker + controller) on 127.0.0.1. Needs a JDK 17 and Maven on the PATH.
+ * (broker + controller) on 127.0.0.1, or a cluster of N such nodes
+ * (`--nodes 3`). Needs a JDK 17 and Maven on the PATH.
  * Shipped in the package: `npx kafka-fusion broker up|down|status|restart`
  * runs it, as does `tsx scripts/broker.ts` in a source checkout.
  *
- *   broker up       start, or reuse the running broker; returns when it is ready
- *   broker down     stop it and remove its data
- *   broker status   say whether it runs and answers
- *   broker restart [--kill] [--down-for <s>]
- *                                  stop it (cleanly, or SIGKILL) and start it again on the same data,
- *                                  after <s> seconds away if given (an outage longer than clients' retries)
+ *   broker up [--nodes N]   start, or reuse the running broker (or cluster of N nodes); returns when it is ready
+ *   broker down             stop it (every node) and remove its data
+ *   broker status           say whether it runs and answers (each node)
+ *   broker restart [--kill] [--down-for <s>] [--node <id>]
+ *                           stop it (cleanly, or SIGKILL) and start it again on the same data,
+ *                           after <s> seconds away if given (an outage longer than clients' retries);
+ *                           with --node, only that node of a cluster
+ *   broker stop --node <id> [--kill]    stop one node of a cluster and leave it stopped
+ *   broker start --node <id>            start a stopped node again on its data
  *
  * Environment:
  *   KAFKA_BROKERS          use this cluster instead; `up` only checks that it answers
  *   KAFKA_VERSION          broker version (default 3.9.2; 4.x supported)
- *   KAFKA_PORT             client port (default 9092); controller port is KAFKA_PORT + 1
+ *   KAFKA_PORT             client port (default 9092); controller port is KAFKA_PORT + 1. A cluster of
+ *                          N nodes takes client ports KAFKA_PORT .. KAFKA_PORT+N-1 (node ids 1..N) and
+ *                          controller ports KAFKA_PORT+N .. KAFKA_PORT+2N-1
+ *   KAFKA_NODES            nodes of `up` when --nodes is not given (default 1)
  *   KAFKA_FUSION_CACHE     where jars are cached (default ~/.cache/kafka-fusion)
- *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 here; Kafka's own default is 3000
- *                          (set it to 3000 to measure what a default broker costs)
+ *   KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS   default 0 on one node; Kafka's own default is 3000
+ *                          (set it to 3000 to measure what a default broker costs). A cluster keeps
+ *                          Kafka's defaults (3000 here too) except what N nodes need: internal and new
+ *                          topics replicated min(N, 3) times, min.insync.replicas min(N, 2)
  *   KAFKA_SASL_SSL_PORT    also listen with SASL_SSL (SCRAM-SHA-512) on this port: a certificate
  *                          authority and the broker's certificate are made with the JDK's keytool
  *                          (the CA's PEM is <state>/<port>/tls/ca.pem), users from KAFKA_SCRAM_USERS,
@@ -49,12 +58,25 @@ const CACHE = process.env.KAFKA_FUSION_CACHE ?? path.join(os.homedir(), '.cache'
 const STATE_ROOT = path.resolve(process.env.KAFKA_FUSION_STATE ?? path.join(CACHE, 'brokers'));
 const STATE_DIR = path.join(STATE_ROOT, String(PORT));
 const STATE_FILE = path.join(STATE_DIR, 'broker.json');
-const REBALANCE_DELAY_MS = Number(process.env.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS ?? 0);
+const NODES_FROM_ENV = Number(process.env.KAFKA_NODES ?? 1);
+const REBALANCE_DELAY_ENV = process.env.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS;
 const SASL_SSL_PORT = process.env.KAFKA_SASL_SSL_PORT ? Number(process.env.KAFKA_SASL_SSL_PORT) : undefined;
 const TLS_DIR = path.join(STATE_DIR, 'tls');
-const CONTROLLER_PORT = PORT + 1;
 const READY_TIMEOUT_MS = 120_000;
 
+/** One KRaft node (broker and controller) of the local cluster. */
+interface NodeState {
+  id: number;
+  pid: number;
+  port: number;
+  controllerPort: number;
+  /** Its directory: server.properties and broker.log (a single node keeps them in the state directory itself). */
+  dir: string;
+  dataDir: string;
+  logFile: string;
+}
+
+/** broker.json. `pid`, `dataDir` and `logFile` are node 1's (what a single-node reader such as bench/churn-health.ts looks at). */
 interface BrokerState {
   pid: number;
   version: string;
@@ -62,6 +84,24 @@ interface BrokerState {
   dataDir: string;
   logFile: string;
   startedAt: string;
+  nodes?: NodeState[];
+}
+
+/** The nodes of a state written before clusters existed: the one node. */
+function nodesOf(state: BrokerState): NodeState[] {
+  return (
+    state.nodes ?? [{ id: 1, pid: state.pid, port: state.port, controllerPort: state.port + 1, dir: STATE_DIR, dataDir: state.dataDir, logFile: state.logFile }]
+  );
+}
+
+/** The layout of node `id` of `count`: ports and directory. */
+function layout(id: number, count: number): Pick<NodeState, 'id' | 'port' | 'controllerPort' | 'dir'> {
+  return {
+    id,
+    port: PORT + id - 1,
+    controllerPort: PORT + count + id - 1,
+    dir: count === 1 ? STATE_DIR : path.join(STATE_DIR, `node-${id}`),
+  };
 }
 
 function log(msg: string): void {
@@ -128,30 +168,36 @@ function ensureJars(version: string): string {
   return libs;
 }
 
-function serverProperties(dataDir: string): string {
+function serverProperties(node: Pick<NodeState, 'id' | 'port' | 'controllerPort'>, count: number, dataDir: string): string {
   const secured = SASL_SSL_PORT === undefined ? '' : `,SASL_SSL://127.0.0.1:${SASL_SSL_PORT}`;
+  const voters = Array.from({ length: count }, (_, i) => `${i + 1}@127.0.0.1:${layout(i + 1, count).controllerPort}`).join(',');
+  const replicas = Math.min(count, 3);
+  const minIsr = Math.min(count, 2);
+  // One node: a new group's first assignment waits nothing (the tests start
+  // hundreds of groups). A cluster keeps Kafka's 3 s unless told otherwise.
+  const rebalanceDelayMs = Number(REBALANCE_DELAY_ENV ?? (count === 1 ? 0 : 3000));
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${CONTROLLER_PORT}`,
-    `listeners=PLAINTEXT://127.0.0.1:${PORT},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}${secured}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${PORT}${secured}`,
+    `node.id=${node.id}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${secured}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}${secured}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
     `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${SASL_SSL_PORT === undefined ? '' : ',SASL_SSL:SASL_SSL'}`,
     `log.dirs=${dataDir}`,
     'num.partitions=1',
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    // A new consumer group would otherwise wait 3 s for more members before
-    // its first assignment; every ephemeral reply listener is a new group.
-    `group.initial.rebalance.delay.ms=${REBALANCE_DELAY_MS}`,
+    `offsets.topic.replication.factor=${replicas}`,
+    // One node: one partition is made at once; a cluster keeps Kafka's 50.
+    ...(count === 1 ? ['offsets.topic.num.partitions=1'] : []),
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    ...(count === 1 ? [] : [`default.replication.factor=${replicas}`, `min.insync.replicas=${minIsr}`]),
+    `group.initial.rebalance.delay.ms=${rebalanceDelayMs}`,
     'auto.create.topics.enable=false',
     'delete.topic.enable=true',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     ...(SASL_SSL_PORT === undefined
       ? []
       : [
@@ -245,9 +291,42 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-const brokers = () => [`127.0.0.1:${PORT}`];
+/** Client addresses of the nodes. */
+const addresses = (nodes: Pick<NodeState, 'port'>[]) => nodes.map((n) => `127.0.0.1:${n.port}`);
 
-async function up(): Promise<void> {
+function writeState(state: BrokerState): void {
+  const [first] = nodesOf(state);
+  fs.writeFileSync(STATE_FILE, JSON.stringify({ ...state, pid: first!.pid, dataDir: first!.dataDir, logFile: first!.logFile }, null, 2));
+}
+
+/** How many nodes `up` starts: --nodes N, else KAFKA_NODES, else 1. */
+function nodeCount(args: string[]): number {
+  const i = args.indexOf('--nodes');
+  const n = i < 0 ? NODES_FROM_ENV : Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > 9)
+    throw new Error(`--nodes (or KAFKA_NODES) must be a whole number from 1 to 9, got ${JSON.stringify(i < 0 ? process.env.KAFKA_NODES : args[i + 1])}`);
+  return n;
+}
+
+/** --node <id> of restart, stop and start: a node of the running cluster. */
+function nodeArg(args: string[], state: BrokerState, required: boolean): NodeState | undefined {
+  const i = args.indexOf('--node');
+  if (i < 0) {
+    if (required) throw new Error('--node <id> is needed: which node (1..N) to act on');
+    return undefined;
+  }
+  const id = Number(args[i + 1]);
+  const node = nodesOf(state).find((n) => n.id === id);
+  if (!node)
+    throw new Error(
+      `--node ${args[i + 1]}: no such node; the cluster has nodes ${nodesOf(state)
+        .map((n) => n.id)
+        .join(', ')}`,
+    );
+  return node;
+}
+
+async function up(count: number): Promise<void> {
   if (process.env.KAFKA_BROKERS) {
     log(`KAFKA_BROKERS=${process.env.KAFKA_BROKERS}: using that cluster, no local broker`);
     const r = await probeBroker({}, 30_000);
@@ -255,46 +334,99 @@ async function up(): Promise<void> {
     return;
   }
   const state = readState();
-  if (state && alive(state.pid)) {
+  if (state && nodesOf(state).some((n) => alive(n.pid))) {
+    const nodes = nodesOf(state);
     if (state.version !== VERSION) log(`note: the running broker is ${state.version}, not KAFKA_VERSION=${VERSION}; run kafka:down first to switch`);
-    const r = await probeBroker({ brokers: brokers() }, 30_000);
-    log(`reusing running broker ${state.version} on 127.0.0.1:${state.port} (pid ${state.pid}; answered in ${r.elapsedMs} ms)`);
+    if (nodes.length !== count) log(`note: the running cluster has ${nodes.length} node(s), not ${count}; run kafka:down first to change that`);
+    for (const n of nodes.filter((x) => !alive(x.pid))) await launch(state, n, Date.now(), 'a');
+    const r = await probeBroker({ brokers: addresses(nodes) }, 90_000);
+    log(
+      `reusing running ${nodes.length === 1 ? 'broker' : `cluster of ${nodes.length} nodes`} ${state.version} ` +
+        `on ${addresses(nodes).join(',')} (answered in ${r.elapsedMs} ms)`,
+    );
     return;
   }
-  if (await portOpen(PORT)) {
-    throw new Error(`port ${PORT} is in use by something this script did not start; stop it, set KAFKA_PORT, or set KAFKA_BROKERS to use it`);
-  }
+  if (SASL_SSL_PORT !== undefined && count > 1) throw new Error('KAFKA_SASL_SSL_PORT is for a single node: start the secured broker without --nodes');
+  const planned = Array.from({ length: count }, (_, i) => layout(i + 1, count));
+  for (const n of planned)
+    for (const port of [n.port, n.controllerPort])
+      if (await portOpen(port))
+        throw new Error(`port ${port} is in use by something this script did not start; stop it, set KAFKA_PORT, or set KAFKA_BROKERS to use it`);
   const started = Date.now();
   const libs = ensureJars(VERSION);
   fs.mkdirSync(STATE_DIR, { recursive: true });
-  if (state) fs.rmSync(state.dataDir, { recursive: true, force: true });
-  const dataDir = fs.mkdtempSync(path.join(STATE_DIR, 'data-'));
-  const props = path.join(STATE_DIR, 'server.properties');
-  fs.writeFileSync(props, serverProperties(dataDir));
-  fs.writeFileSync(path.join(STATE_DIR, 'log4j.properties'), LOG4J1);
-  fs.writeFileSync(path.join(STATE_DIR, 'log4j2.properties'), LOG4J2);
-  const logOpt = logOption(VERSION, STATE_DIR);
-  const cp = path.join(libs, '*');
+  if (state) for (const n of nodesOf(state)) fs.rmSync(n.dataDir, { recursive: true, force: true });
+  const id = clusterId();
   const scram = SASL_SSL_PORT === undefined ? [] : scramUsers().flatMap(([name, password]) => ['-S', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
   if (SASL_SSL_PORT !== undefined) makeCertificates(TLS_DIR);
-  const fmt = spawnSync(
-    'java',
-    [logOpt, `-Dkafka.logs.dir=${STATE_DIR}`, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, ...scram],
-    { encoding: 'utf8' },
-  );
-  if (fmt.error) throw new Error(`could not run java (is a JDK 17 installed?): ${fmt.error.message}`);
-  if (fmt.status !== 0) throw new Error(`StorageTool format failed (${fmt.status}): ${fmt.stderr}${fmt.stdout}`);
-  await launch(VERSION, dataDir, started, 'w');
+  const nodes: NodeState[] = planned.map((n) => {
+    fs.mkdirSync(n.dir, { recursive: true });
+    const dataDir = fs.mkdtempSync(path.join(n.dir, 'data-'));
+    const props = path.join(n.dir, 'server.properties');
+    fs.writeFileSync(props, serverProperties(n, count, dataDir));
+    fs.writeFileSync(path.join(n.dir, 'log4j.properties'), LOG4J1);
+    fs.writeFileSync(path.join(n.dir, 'log4j2.properties'), LOG4J2);
+    const fmt = spawnSync(
+      'java',
+      [
+        logOption(VERSION, n.dir),
+        `-Dkafka.logs.dir=${n.dir}`,
+        '-cp',
+        path.join(libs, '*'),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        id,
+        '-c',
+        props,
+        ...scram,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (fmt.error) throw new Error(`could not run java (is a JDK 17 installed?): ${fmt.error.message}`);
+    if (fmt.status !== 0) throw new Error(`StorageTool format failed (${fmt.status}) for node ${n.id}: ${fmt.stderr}${fmt.stdout}`);
+    return { ...n, pid: 0, dataDir, logFile: path.join(n.dir, 'broker.log') };
+  });
+  const next: BrokerState = {
+    pid: 0,
+    version: VERSION,
+    port: PORT,
+    dataDir: nodes[0]!.dataDir,
+    logFile: nodes[0]!.logFile,
+    startedAt: new Date().toISOString(),
+    nodes,
+  };
+  // Every node at once: a controller quorum of N needs a majority up before any node is ready.
+  await Promise.all(nodes.map((n) => launch(next, n, started, 'w', false)));
+  await ready(next, nodes, started);
 }
 
-/** Start the broker on formatted storage and wait until it is ready. */
-async function launch(version: string, dataDir: string, started: number, logMode: 'w' | 'a'): Promise<void> {
-  const libs = ensureJars(version);
-  const props = path.join(STATE_DIR, 'server.properties');
-  const logOpt = logOption(version, STATE_DIR);
-  const cp = path.join(libs, '*');
-  const logFile = path.join(STATE_DIR, 'broker.log');
-  const out = fs.openSync(logFile, logMode);
+/** Wait until every node of `nodes` answers and the cluster counts them all. */
+async function ready(state: BrokerState, nodes: NodeState[], started: number): Promise<void> {
+  const deadline = started + READY_TIMEOUT_MS;
+  const all = nodesOf(state);
+  for (const n of nodes) {
+    while (!(await portOpen(n.port))) {
+      if (!alive(n.pid)) throw new Error(`node ${n.id} exited before it was ready; last lines of its log:\n${tail(n.logFile)}`);
+      if (Date.now() > deadline)
+        throw new Error(`node ${n.id}'s port ${n.port} not open after ${READY_TIMEOUT_MS / 1000} s; last log lines:\n${tail(n.logFile)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  for (;;) {
+    const r = await probeBroker({ brokers: addresses(nodes) }, Math.max(5000, deadline - Date.now()));
+    if (r.brokers >= all.filter((n) => alive(n.pid)).length) break;
+    if (Date.now() > deadline) throw new Error(`the cluster counts ${r.brokers} brokers, not ${all.length}, after ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s${all.length > 1 ? ` (${nodes.map((n) => `node ${n.id}`).join(', ')} of ${all.length})` : ''}`);
+  if (SASL_SSL_PORT !== undefined) log(`SASL_SSL (SCRAM-SHA-512) on 127.0.0.1:${SASL_SSL_PORT}; its CA: ${path.join(TLS_DIR, 'ca.pem')} (KAFKA_TLS_CA_FILE)`);
+}
+
+/** Start one node on formatted storage (its pid recorded); with `wait`, until the cluster answers with it. */
+async function launch(state: BrokerState, node: NodeState, started: number, logMode: 'w' | 'a', wait = true): Promise<void> {
+  const libs = ensureJars(state.version);
+  const out = fs.openSync(node.logFile, logMode);
   const child = spawn(
     'java',
     [
@@ -304,34 +436,28 @@ async function launch(version: string, dataDir: string, started: number, logMode
       '-XX:+UseG1GC',
       '-XX:MaxGCPauseMillis=20',
       '-Djava.awt.headless=true',
-      logOpt,
-      `-Dkafka.logs.dir=${STATE_DIR}`,
+      logOption(state.version, node.dir),
+      `-Dkafka.logs.dir=${node.dir}`,
       '-cp',
-      cp,
+      path.join(libs, '*'),
       'kafka.Kafka',
-      props,
+      path.join(node.dir, 'server.properties'),
     ],
     { detached: true, stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
   if (child.pid === undefined) throw new Error('java did not start');
-  const pid = child.pid;
-  let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
   child.unref();
-  const next: BrokerState = { pid, version, port: PORT, dataDir, logFile, startedAt: new Date().toISOString() };
-  fs.writeFileSync(STATE_FILE, JSON.stringify(next, null, 2));
-  log(`starting Kafka ${version} (pid ${pid}) on 127.0.0.1:${PORT}, log ${path.relative(process.cwd(), logFile)}`);
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await portOpen(PORT))) {
-    if (exited !== undefined || !alive(pid)) throw new Error(`broker exited (code ${exited}) before it was ready; last lines of its log:\n${tail(logFile)}`);
-    if (Date.now() > deadline) throw new Error(`broker port ${PORT} not open after ${READY_TIMEOUT_MS / 1000} s; last log lines:\n${tail(logFile)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await probeBroker({ brokers: brokers() }, Math.max(5000, deadline - Date.now()));
-  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (SASL_SSL_PORT !== undefined) log(`SASL_SSL (SCRAM-SHA-512) on 127.0.0.1:${SASL_SSL_PORT}; its CA: ${path.join(TLS_DIR, 'ca.pem')} (KAFKA_TLS_CA_FILE)`);
+  node.pid = child.pid;
+  if (state.nodes) state.nodes = state.nodes.map((n) => (n.id === node.id ? node : n));
+  else Object.assign(state, { pid: node.pid });
+  writeState(state);
+  const many = nodesOf(state).length > 1;
+  log(
+    `starting Kafka ${state.version}${many ? ` node ${node.id}` : ''} (pid ${node.pid}) on 127.0.0.1:${node.port}, ` +
+      `log ${path.relative(process.cwd(), node.logFile)}`,
+  );
+  if (wait) await ready(state, [node], started);
 }
 
 /** Stop the broker process (SIGTERM, or SIGKILL as a crash) and wait until it is gone. */
@@ -347,24 +473,55 @@ async function stopProcess(pid: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<
   }
 }
 
-/**
- * Stop the local broker and start it again on the same data: topics,
- * messages and groups survive, as in a real broker restart. `--kill` stops it
- * with SIGKILL (a crash) instead of a clean shutdown; `downForMs` keeps it
- * away that long before it starts again.
- */
-async function restart(kill: boolean, downForMs: number): Promise<void> {
-  if (process.env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set: restart only restarts the local broker this script started');
+function runningState(): BrokerState {
+  if (process.env.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is set: this only acts on the local broker this script started');
   const state = readState();
-  if (!state) throw new Error(`no local broker on port ${PORT} to restart; run up first`);
+  if (!state) throw new Error(`no local broker on port ${PORT}; run up first`);
+  return state;
+}
+
+/**
+ * Stop the local broker (or one node of the cluster) and start it again on
+ * the same data: topics, messages and groups survive, as in a real broker
+ * restart. `--kill` stops it with SIGKILL (a crash) instead of a clean
+ * shutdown; `downForMs` keeps it away that long before it starts again.
+ */
+async function restart(args: string[]): Promise<void> {
+  const state = runningState();
+  const kill = args.includes('--kill');
+  const downForMs = downFor(args);
+  const one = nodeArg(args, state, false);
+  const nodes = one ? [one] : nodesOf(state);
   const started = Date.now();
-  await stopProcess(state.pid, kill ? 'SIGKILL' : 'SIGTERM');
+  await Promise.all(nodes.map((n) => stopProcess(n.pid, kill ? 'SIGKILL' : 'SIGTERM')));
   log(
-    `stopped broker (pid ${state.pid}, ${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; ` +
+    `stopped ${nodes.length === 1 && nodesOf(state).length === 1 ? 'broker' : nodes.map((n) => `node ${n.id}`).join(', ')} ` +
+      `(${kill ? 'SIGKILL' : 'SIGTERM'}) after ${Date.now() - started} ms; ` +
       `starting it again on the same data${downForMs > 0 ? ` in ${downForMs / 1000} s` : ''}`,
   );
   if (downForMs > 0) await new Promise((resolve) => setTimeout(resolve, downForMs));
-  await launch(state.version, state.dataDir, started, 'a');
+  await Promise.all(nodes.map((n) => launch(state, n, started, 'a', false)));
+  await ready(state, nodes, started);
+}
+
+/** Stop one node of a cluster (SIGTERM, or SIGKILL with --kill) and leave it stopped. */
+async function stopNode(args: string[]): Promise<void> {
+  const state = runningState();
+  const node = nodeArg(args, state, true)!;
+  const started = Date.now();
+  await stopProcess(node.pid, args.includes('--kill') ? 'SIGKILL' : 'SIGTERM');
+  log(`stopped node ${node.id} (pid ${node.pid}, ${args.includes('--kill') ? 'SIGKILL' : 'SIGTERM'}) in ${Date.now() - started} ms`);
+}
+
+/** Start a stopped node of a cluster again on its data. */
+async function startNode(args: string[]): Promise<void> {
+  const state = runningState();
+  const node = nodeArg(args, state, true)!;
+  if (alive(node.pid)) {
+    log(`node ${node.id} is running (pid ${node.pid})`);
+    return;
+  }
+  await launch(state, node, Date.now(), 'a');
 }
 
 async function down(): Promise<void> {
@@ -373,13 +530,19 @@ async function down(): Promise<void> {
     log('no local broker was started by this project');
     return;
   }
-  if (alive(state.pid)) {
-    await stopProcess(state.pid, 'SIGTERM');
-    log(`stopped broker (pid ${state.pid})`);
-  } else {
-    log(`broker pid ${state.pid} was not running`);
-  }
-  fs.rmSync(state.dataDir, { recursive: true, force: true });
+  const nodes = nodesOf(state);
+  await Promise.all(
+    nodes.map(async (n) => {
+      const what = nodes.length === 1 ? 'broker' : `node ${n.id}`;
+      if (alive(n.pid)) {
+        await stopProcess(n.pid, 'SIGTERM');
+        log(`stopped ${what} (pid ${n.pid})`);
+      } else {
+        log(`${what} pid ${n.pid} was not running`);
+      }
+      fs.rmSync(n.dataDir, { recursive: true, force: true });
+    }),
+  );
   fs.rmSync(STATE_FILE, { force: true });
 }
 
@@ -395,16 +558,20 @@ async function status(): Promise<boolean> {
     }
   }
   const state = readState();
-  if (!state || !alive(state.pid)) {
+  const nodes = state ? nodesOf(state) : [];
+  const running = nodes.filter((n) => alive(n.pid));
+  if (!state || running.length === 0) {
     log('local broker: not running');
     return false;
   }
+  const what =
+    nodes.length === 1 ? 'local broker' : `local cluster (${running.length} of ${nodes.length} nodes running: ${running.map((n) => n.id).join(', ')})`;
   try {
-    const r = await probeBroker({ brokers: brokers() }, 5000, { groups: false });
-    log(`local broker: Kafka ${state.version} on 127.0.0.1:${state.port}, pid ${state.pid}, since ${state.startedAt}, answers (${r.elapsedMs} ms)`);
-    return true;
+    const r = await probeBroker({ brokers: addresses(running) }, 5000, { groups: false });
+    log(`${what}: Kafka ${state.version} on ${addresses(nodes).join(',')}, since ${state.startedAt}, answers (${r.elapsedMs} ms)`);
+    return running.length === nodes.length;
   } catch (e) {
-    log(`local broker: pid ${state.pid} runs but does not answer: ${(e as Error).message}`);
+    log(`${what}: runs but does not answer: ${(e as Error).message}`);
     return false;
   }
 }
@@ -419,22 +586,28 @@ function downFor(args: string[]): number {
 }
 
 /** The actions `runBroker` takes. */
-export const BROKER_ACTIONS = ['up', 'down', 'status', 'restart'] as const;
+export const BROKER_ACTIONS = ['up', 'down', 'status', 'restart', 'stop', 'start'] as const;
+
+/** What `runBroker` prints for a wrong action. */
+export const BROKER_USAGE =
+  'usage: broker up [--nodes N] | down | status | restart [--kill] [--down-for <s>] [--node <id>] | stop --node <id> [--kill] | start --node <id>';
 
 /**
- * Run one action (`up`, `down`, `status`, `restart [--kill] [--down-for <s>]`);
- * resolves to an exit code (failures are printed). The caller should exit
- * with it: a client socket kafkajs leaves behind must not keep it waiting.
+ * Run one action (see BROKER_USAGE); resolves to an exit code (failures are
+ * printed). The caller should exit with it: a client socket kafkajs leaves
+ * behind must not keep it waiting.
  */
 export async function runBroker(args: string[]): Promise<number> {
   const cmd = args[0];
   try {
-    if (cmd === 'up') await up();
+    if (cmd === 'up') await up(nodeCount(args));
     else if (cmd === 'down') await down();
     else if (cmd === 'status') return (await status()) ? 0 : 1;
-    else if (cmd === 'restart') await restart(args.includes('--kill'), downFor(args));
+    else if (cmd === 'restart') await restart(args);
+    else if (cmd === 'stop') await stopNode(args);
+    else if (cmd === 'start') await startNode(args);
     else {
-      console.error('usage: broker up|down|status|restart [--kill] [--down-for <s>]');
+      console.error(BROKER_USAGE);
       return 2;
     }
     return 0;

@@ -285,20 +285,28 @@ export function buildProgram(io: Io = processIo): Command {
 
   program
     .command('broker')
-    .description('a local Apache Kafka broker from its jars on Maven Central (needs a JDK 17 and Maven): up, down, status, restart')
-    .addArgument(new Argument('<action>', 'up, down, status or restart').choices([...BROKER_ACTIONS]))
-    .option('--kill', 'restart: stop it with SIGKILL (a crash) instead of cleanly')
+    .description('a local Apache Kafka broker, or a cluster of N nodes, from its jars on Maven Central (needs a JDK 17 and Maven)')
+    .addArgument(new Argument('<action>', 'up, down, status, restart, stop or start').choices([...BROKER_ACTIONS]))
+    .option('--nodes <n>', 'up: a cluster of this many KRaft nodes on consecutive ports (default 1, or KAFKA_NODES)')
+    .option('--node <id>', 'restart, stop, start: only this node of the cluster (1..N)')
+    .option('--kill', 'restart, stop: with SIGKILL (a crash) instead of cleanly')
     .option('--down-for <s>', 'restart: stay away this many seconds first', seconds)
     .addHelpText(
       'after',
-      '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), ' +
+      '\nEnvironment: KAFKA_VERSION (default 3.9.2), KAFKA_PORT (default 9092), KAFKA_NODES (default 1), ' +
         "KAFKA_FUSION_CACHE (jars; default ~/.cache/kafka-fusion), KAFKA_FUSION_STATE (the broker's state and data; default <cache>/brokers)",
     )
-    .action(async (action: string, o: { kill?: boolean; downFor?: number }, command: Command) => {
+    .action(async (action: string, o: { kill?: boolean; downFor?: number; nodes?: string; node?: string }, command: Command) => {
       // --brokers names a cluster to use instead of a local broker, as KAFKA_BROKERS does.
       const brokers = (command.optsWithGlobals() as { brokers?: string[] }).brokers;
       if (brokers) process.env.KAFKA_BROKERS = brokers.join(',');
-      const args = [action, ...(o.kill ? ['--kill'] : []), ...(o.downFor !== undefined ? ['--down-for', String(o.downFor)] : [])];
+      const args = [
+        action,
+        ...(o.kill ? ['--kill'] : []),
+        ...(o.downFor !== undefined ? ['--down-for', String(o.downFor)] : []),
+        ...(o.nodes !== undefined ? ['--nodes', o.nodes] : []),
+        ...(o.node !== undefined ? ['--node', o.node] : []),
+      ];
       const code = await runBroker(args);
       if (code !== 0) throw new Error(`broker ${action} failed (exit ${code}); see above`);
     });
