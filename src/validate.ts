@@ -22,3 +22,9 @@ export function checkNonNegative(path: string, v: unknown): void {
 export function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** A topic's replication factor: a whole number >= 1, or -1 for the brokers' `default.replication.factor`. */
+export function checkReplicationFactor(path: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v < 1 && v !== -1) || v > 32767)
+    throw new ConfigError(path, `must be a whole number >= 1 (replicas per partition), or -1 for the brokers' default.replication.factor; got ${String(v)}`);
+}

@@ -11,7 +11,7 @@ import { JSON_CODEC, type Codec } from '../protocol/codec';
 import type { WireFormat } from '../protocol/wire';
 import { checkReplyMode, type ReplyMode } from '../reply-mode';
 import { RETRY_DEFAULTS, resolveRetryPolicy, type RetryPolicy } from '../retry';
-import { checkDuration, checkNonNegative } from '../validate';
+import { checkDuration, checkNonNegative, checkReplicationFactor } from '../validate';
 
 /** The options of every caller: a Reactor's dependency calls, a Pipeline's requests. */
 export interface CallerOptions {
@@ -51,6 +51,16 @@ export interface CallerOptions {
    * @defaultValue 200
    */
   maxReturnTopicsPerSecond?: number;
+  /**
+   * Replicas of each return topic this process creates (ephemeral topics and
+   * the instance reply topic). -1 takes the brokers' `default.replication.factor`
+   * (1 unless the operator changed it). On a cluster, a return topic with one
+   * replica is lost with its broker: its call then fails as retriable and is
+   * tried again on a fresh topic, within its deadline. 3 keeps it through the
+   * loss of a broker, at a cost in creation time (docs/cluster.md measures
+   * it). @defaultValue -1
+   */
+  returnTopicReplicationFactor?: number;
   /** Prefix of the return topics this process creates. @defaultValue `kafka-fusion.reply.` */
   ephemeralTopicPrefix?: string;
   /**
@@ -114,6 +124,7 @@ export const CALLER_DEFAULTS = {
   replyMode: 'ephemeral' as ReplyMode,
   spareReturnTopics: 2,
   maxReturnTopicsPerSecond: 200,
+  returnTopicReplicationFactor: -1,
   ephemeralTopicPrefix: EPHEMERAL_TOPIC_PREFIX,
   listenerMaxWaitMs: 100,
   sweepIntervalMs: 300000,
@@ -139,6 +150,7 @@ export function resolveCallerFields(o: ResolvedCallerOptions, given: CallerOptio
   }
   for (const k of ['callTimeoutMs', 'listenerMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['sweepIntervalMs', 'sweepOlderThanMs', 'spareReturnTopics', 'maxReturnTopicsPerSecond'] as const) checkNonNegative(k, o[k]);
+  checkReplicationFactor('returnTopicReplicationFactor', o.returnTopicReplicationFactor);
   if (!Number.isInteger(o.spareReturnTopics)) throw new ConfigError('spareReturnTopics', `must be a whole number, got ${o.spareReturnTopics}`);
   if (!isValidTopicName(`${o.ephemeralTopicPrefix}x`)) throw new ConfigError('ephemeralTopicPrefix', 'must be made of Kafka topic characters [a-zA-Z0-9._-]');
   if (typeof o.onError !== 'function') throw new ConfigError('onError', 'must be a function');

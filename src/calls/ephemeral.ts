@@ -16,6 +16,8 @@ export interface EphemeralRequesterOptions {
   spareTopics: number;
   /** Return topics made per second at most (0: no cap). */
   maxTopicsPerSecond: number;
+  /** Replicas of each return topic (-1: the brokers' default). */
+  replicationFactor: number;
   onError: (error: unknown) => void;
 }
 
@@ -67,6 +69,7 @@ export class EphemeralRequester extends Requester {
       prefix: options.topicPrefix,
       spare: options.spareTopics,
       maxPerSecond: options.maxTopicsPerSecond,
+      replicationFactor: options.replicationFactor,
       maxBatch: MAX_BATCH,
       maxAgeMs: SPARE_MAX_AGE_MS,
       createTimeoutMs: CREATE_TIMEOUT_MS,

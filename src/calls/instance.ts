@@ -18,6 +18,8 @@ export interface InstanceRequesterOptions {
   replyTopic?: string;
   /** Deadline of creating the reply topic. */
   startTimeoutMs: number;
+  /** Replicas of the reply topic this process makes (-1: the brokers' default). */
+  replicationFactor: number;
   onError: (error: unknown) => void;
 }
 
@@ -105,7 +107,13 @@ export class InstanceRequester extends Requester {
         // Started before, and lost by the reader (a broker away for long): read it again from its end.
         await this.readFromEnd();
       } else {
-        const { ready, failed } = await this.admin.createBatch([this.topic], this.options.startTimeoutMs, this.options.topicPrefix);
+        const { ready, failed } = await this.admin.createBatch(
+          [this.topic],
+          this.options.startTimeoutMs,
+          this.options.topicPrefix,
+          undefined,
+          this.options.replicationFactor,
+        );
         const leader = ready.get(this.topic);
         if (leader === undefined) throw failed.get(this.topic) ?? new TransportError(`could not create ${this.topic}`);
         this.reader.add(this.topic, '0', leader);
@@ -120,8 +128,8 @@ export class InstanceRequester extends Requester {
 
   /** Hand the reply topic to the reader from its end (partition 0's) as of now. */
   private async readFromEnd(): Promise<void> {
-    const p0 = (await this.admin.offsets(this.topic)).find((p) => p.partition === 0);
-    this.reader.add(this.topic, p0?.high ?? '0');
+    const { offset, leader } = await this.admin.endOffset(this.topic);
+    this.reader.add(this.topic, offset, leader);
   }
 
   call<R = unknown>(topic: string, data: unknown, opts: CallOptions): Promise<CallOutcome<R>> {

@@ -18,6 +18,8 @@ export interface TopicPoolOptions {
   maxBatch: number;
   /** At most this many topics made per second (a token bucket holding one second's worth); 0: no cap. */
   maxPerSecond: number;
+  /** Replicas of each topic (-1: the brokers' default). */
+  replicationFactor: number;
   /**
    * A ready topic older than this is deleted instead of used: the sweepers
    * of other processes take an unused return topic for an orphan once it is
@@ -147,7 +149,7 @@ export class TopicPool {
     this.takenSince = 0;
     this.starved = 0;
     this.batch = this.admin
-      .createBatch(topics, this.options.createTimeoutMs, this.options.prefix, (topic, leader) => this.arrived(topic, leader))
+      .createBatch(topics, this.options.createTimeoutMs, this.options.prefix, (topic, leader) => this.arrived(topic, leader), this.options.replicationFactor)
       .then(({ ready, failed }) => this.landed(topics, ready, failed))
       .catch((e: unknown) => this.landed(topics, new Map(), new Map(topics.map((t) => [t, e]))))
       .finally(() => {

@@ -34,6 +34,8 @@ export interface TransportOptions {
   spareReturnTopics: number;
   /** Ephemeral return topics made per second at most (0: no cap). */
   maxReturnTopicsPerSecond: number;
+  /** Replicas of the return topics this process makes (-1: the brokers' default). */
+  returnTopicReplicationFactor: number;
   /** Sweep orphaned return topics every this many ms (and once at start); 0: never. */
   sweepIntervalMs: number;
   sweepOlderThanMs: number;
@@ -73,12 +75,14 @@ export class Transport {
       topicPrefix: options.ephemeralTopicPrefix,
       spareTopics: options.spareReturnTopics,
       maxTopicsPerSecond: options.maxReturnTopicsPerSecond,
+      replicationFactor: options.returnTopicReplicationFactor,
       onError: options.onError,
     });
     this.instance = new InstanceRequester(this.client, this.reader, {
       topicPrefix: options.ephemeralTopicPrefix,
       ...(options.replyTopic !== undefined && { replyTopic: options.replyTopic }),
       startTimeoutMs: INSTANCE_START_TIMEOUT_MS,
+      replicationFactor: options.returnTopicReplicationFactor,
       onError: options.onError,
     });
     const everyMs = heartbeatInterval(options.sweepOlderThanMs);
@@ -137,9 +141,14 @@ export class Transport {
     return mode === 'instance' ? this.instance.call<R>(topic, data, opts) : this.requester.call<R>(topic, data, opts);
   }
 
-  /** Both modes together: replies dropped (late or foreign; duplicates) and retries made. */
-  get callCounters(): { ignored: number; duplicates: number; retries: number } {
+  /**
+   * Both modes together: replies dropped (late or foreign; duplicates) and
+   * retries made; and messages written again because no partition's answer
+   * confirmed them (see Producers.resent).
+   */
+  get callCounters(): { ignored: number; duplicates: number; retries: number; resent: number } {
     return {
+      resent: this.producers.resent,
       ignored: this.requester.ignoredReplies + this.instance.ignoredReplies,
       duplicates: this.requester.duplicateReplies + this.instance.duplicateReplies,
       retries: this.requester.retries + this.instance.retries,

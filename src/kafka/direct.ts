@@ -480,6 +480,13 @@ export class DirectLink {
     return out;
   }
 
+  /** Partition 0's end offset and its leader; rejects with the broker's error (LEADER_NOT_AVAILABLE without a leader). */
+  async end(topic: string): Promise<{ leader: number; offset: string }> {
+    const answer = (await this.listOffsets([topic], -1)).get(topic);
+    if (answer?.offset === undefined) throw answer?.error ?? (await this.leaders([topic])).get(topic)?.error ?? createErrorFromCode(5);
+    return { leader: answer.leader, offset: answer.offset };
+  }
+
   /**
    * Per topic, whether partition 0 holds a message written at or after
    * `timestamp`: true or false as its leader answered, absent when that

@@ -1,6 +1,7 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
 import type { OutboundHeaders } from '../protocol/bytes';
 import { TransportError } from '../errors';
+import { unconfirmed } from './delivery';
 import { COALESCING, CoalescingSender } from './coalesce';
 import { isUnknownTopic, sendFailure } from './send-errors';
 import type { TopicDirectory } from './topic-directory';
@@ -18,6 +19,9 @@ export interface OutboundMessage {
   partition?: number;
 }
 
+/** Times a message no answer confirmed is sent again before its send fails (after 100, 200, 400 ms). */
+const UNCONFIRMED_RESENDS = 3;
+
 /**
  * Producing for one owner. Stable topics (services' topics, main topics) go
  * through one long-lived producer whose connect is memoised. Replies to
@@ -32,6 +36,14 @@ export class Producers {
   private readonly ownLink: DirectLink | undefined;
   private readonly coalescer = new CoalescingSender((topic, messages) => this.sendNow(topic, messages), COALESCING);
   private closed = false;
+  /**
+   * The partition each message in flight was given, the first time kafkajs
+   * asked: a retry of kafkajs's own, or one of ours, writes it to the same
+   * partition, so that the produce's answer says whether it was written.
+   */
+  private readonly placed = new WeakMap<object, number>();
+  /** Messages kafkajs reported sent that no partition's answer confirmed, sent again (see sendNow). */
+  resent = 0;
 
   /** `topics`: when given, a send to a topic it does not list fails at once (UnknownTopicError) instead of being retried by kafkajs. */
   /** `direct`: the client's DirectLink, shared; without it these producers make their own (closed with them). */
@@ -44,8 +56,32 @@ export class Producers {
     this.replies = new ReplyWriter(kafka, direct ?? this.ownLink!);
   }
 
+  /**
+   * kafkajs's default partitioner, made stable per message: a message keeps
+   * the partition it was first given (its key's, or the round-robin pick for
+   * one without a key) through every retry.
+   */
+  private readonly stablePartitioner: ICustomPartitioner = () => {
+    const pick = Partitioners.DefaultPartitioner();
+    return (args) => {
+      const known = this.placed.get(args.message);
+      if (known !== undefined && known < args.partitionMetadata.length) return known;
+      const partition = pick(args);
+      this.placed.set(args.message, partition);
+      return partition;
+    };
+  };
+
+  /**
+   * Acks from all in-sync replicas (kafkajs's default, -1) on every send.
+   * Not kafkajs's idempotent mode: it has no producer-epoch bump, so after a
+   * leader change a partition can answer OUT_OF_ORDER_SEQUENCE_NUMBER to
+   * every later write (kafkajs #598) — a producer stuck for good is worse
+   * than the duplicate a retried write can make, which callers already
+   * drop by correlation id.
+   */
   private newProducer(): Producer {
-    return this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    return this.kafka.producer({ createPartitioner: this.stablePartitioner, allowAutoTopicCreation: false });
   }
 
   /** Connect the shared producer (memoised; concurrent callers share one attempt). */
@@ -77,13 +113,34 @@ export class Producers {
     return this.topics ? this.topics.check(topic) : Promise.resolve();
   }
 
+  /**
+   * Send, then check the answer: kafkajs can report a send done while a
+   * partition's messages were never written (a retry after a leader moved to
+   * a broker that had answered the first try skips them). Messages whose
+   * partition no answer confirmed are sent again, a few times, then the
+   * send fails as retriable: never a silent wait for a caller's deadline.
+   */
   private async sendNow(topic: string, messages: OutboundMessage[]): Promise<void> {
     const producer = await this.connect();
-    try {
-      await producer.send({ topic, messages });
-    } catch (e) {
-      if (isUnknownTopic(e)) this.topics?.forget(topic);
-      throw sendFailure(this.kafka, topic, e, 'to write to it');
+    let pending = messages;
+    for (let attempt = 0; ; attempt++) {
+      let answers: RecordMetadata[];
+      try {
+        answers = await producer.send({ topic, messages: pending });
+      } catch (e) {
+        if (isUnknownTopic(e)) this.topics?.forget(topic);
+        throw sendFailure(this.kafka, topic, e, 'to write to it');
+      }
+      pending = unconfirmed(topic, pending, (m) => this.placed.get(m), answers);
+      if (pending.length === 0) return;
+      if (attempt === UNCONFIRMED_RESENDS)
+        throw new TransportError(
+          `${pending.length} of ${messages.length} messages to "${topic}" were not confirmed by their partition's leader after ${attempt + 1} sends`,
+          undefined,
+          true,
+        );
+      this.resent += pending.length;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
   }
 

@@ -25,6 +25,14 @@ export interface ReplyReaderOptions {
 const LANES_PER_BROKER = 3;
 /** A topic the brokers do not know (metadata spreading to the broker asked, or deleted) is tried again this long before it is given up. */
 const LOST_AFTER_MS = 10000;
+/**
+ * A topic whose partition has no leader at all (the metadata says so: every
+ * replica is offline, as a one-replica return topic is once the cluster has
+ * fenced its dead broker) is given up after this long: its call is tried
+ * again on a fresh topic, on live brokers, within its deadline. A topic
+ * with other replicas gets a new leader at that same moment instead.
+ */
+const LEADERLESS_LOST_MS = 2000;
 const RETRY_FIRST_MS = 20;
 const REPORT_EVERY_MS = 10000;
 const RETRY_MAX_MS = 1000;
@@ -59,6 +67,8 @@ interface Entry {
   failures: number;
   /** Since when its fetches fail (0: they do not). */
   failingSince: number;
+  /** Since when the metadata gives its partition no leader (0: it has one). */
+  leaderlessSince: number;
   removed: boolean;
   /** Bumped when the topic is added again: an older fetch's answer is then ignored. */
   generation: number;
@@ -112,7 +122,17 @@ export class ReplyReader {
     if (known) {
       // Given up (or being removed) and added again while a fetch still names it: the same entry, read afresh from `offset`.
       for (const d of known.drained.splice(0)) d();
-      Object.assign(known, { offset, leader, retryAt: 0, failures: 0, failingSince: 0, removed: false, alone: false, generation: known.generation + 1 });
+      Object.assign(known, {
+        offset,
+        leader,
+        retryAt: 0,
+        failures: 0,
+        failingSince: 0,
+        leaderlessSince: 0,
+        removed: false,
+        alone: false,
+        generation: known.generation + 1,
+      });
     } else {
       this.entries.set(topic, {
         topic,
@@ -122,6 +142,7 @@ export class ReplyReader {
         retryAt: 0,
         failures: 0,
         failingSince: 0,
+        leaderlessSince: 0,
         removed: false,
         generation: 0,
         alone: false,
@@ -283,6 +304,7 @@ export class ReplyReader {
       }
       e.failures = 0;
       e.failingSince = 0;
+      e.leaderlessSince = 0;
       e.offset = a.nextOffset;
       for (const m of a.messages) {
         try {
@@ -336,6 +358,8 @@ export class ReplyReader {
     const gone = error.type === 'UNKNOWN_TOPIC_OR_PARTITION' || error.type === 'UNKNOWN_TOPIC_ID';
     if (!transient || (gone && now - e.failingSince >= LOST_AFTER_MS)) {
       this.lose(e, new TransportError(`reply reader gave up "${e.topic}" after ${now - e.failingSince} ms of failed fetches`, error));
+    } else if (e.leaderlessSince > 0 && now - e.leaderlessSince >= LEADERLESS_LOST_MS) {
+      this.lose(e, new TransportError(`reply reader gave up "${e.topic}": no replica of it has been online for ${now - e.leaderlessSince} ms`, error));
     }
   }
 
@@ -376,9 +400,11 @@ export class ReplyReader {
             const found = leaders.get(t);
             if (found?.leader !== undefined) {
               e.leader = found.leader;
+              e.leaderlessSince = 0;
               located = true;
               continue;
             }
+            if (found?.error?.type === 'LEADER_NOT_AVAILABLE') e.leaderlessSince ||= now;
             // Not known yet (a broker behind on metadata) or gone: tried again until LOST_AFTER_MS.
             this.trouble(e, found?.error ?? (new Error('no leader') as KafkaError), now);
             if (!e.removed) again = true;

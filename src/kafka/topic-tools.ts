@@ -5,9 +5,11 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { ConfigError, TransportError } from '../errors';
+import { checkReplicationFactor } from '../validate';
 import { isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../naming';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { GroupConsumer } from './consumer';
+import { DirectLink } from './direct';
 import { checkReachable } from './reach';
 import { TopicAdmin, type TopicSpec } from './topics';
 
@@ -39,6 +41,15 @@ function checkSpecs(specs: unknown): asserts specs is TopicSpec[] {
     const partitions = (s as TopicSpec).partitions;
     if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1))
       throw new ConfigError(`specs[${i}].partitions`, `must be a whole number >= 1, got ${JSON.stringify(partitions)}`);
+    const { replicationFactor, configs } = s as TopicSpec;
+    if (replicationFactor !== undefined) checkReplicationFactor(`specs[${i}].replicationFactor`, replicationFactor);
+    if (configs !== undefined) {
+      if (typeof configs !== 'object' || configs === null || Array.isArray(configs))
+        throw new ConfigError(`specs[${i}].configs`, `must be an object of config names to string values, such as { 'retention.ms': '86400000' }`);
+      for (const [name, value] of Object.entries(configs))
+        if (typeof value !== 'string')
+          throw new ConfigError(`specs[${i}].configs.${name}`, `must be a string (Kafka takes every config as text), got ${JSON.stringify(value)}`);
+    }
   });
 }
 
@@ -96,12 +107,13 @@ export async function probeBroker(
     const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
     const admin = kafka.admin({ retry: { retries: 0 } });
     const probe = `${LIBRARY_TOPIC_PREFIX}probe.${process.pid}.${Date.now()}`;
-    let created = false;
+    let asked = false;
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
+      // From here on the probe topic may exist, even if this create fails (a timeout waiting for its leader).
+      asked = true;
       await admin.createTopics({ topics: [{ topic: probe, numPartitions: 1 }], waitForLeaders: true, timeout: 5000 });
-      created = true;
       const listed = await admin.listTopics();
       if (!listed.includes(probe)) throw new Error(`probe topic ${probe} was created but not listed`);
       if (options.groups ?? true) await probeGroup(kafka, admin, probe, Math.max(1000, deadline - Date.now()));
@@ -110,11 +122,33 @@ export async function probeBroker(
       last = e;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
-      if (created) await admin.deleteTopics({ topics: [probe], timeout: 5000 }).catch(() => undefined);
+      if (asked) await deleteProbe(kafka, probe);
       await admin.disconnect().catch(() => undefined);
     }
   }
   throw new TransportError(`Kafka at ${(connection.brokers ?? resolveConnection(connection).brokers).join(',')} did not answer within ${timeoutMs} ms`, last);
+}
+
+/**
+ * Delete the probe topic through the controller (a broker's topic list may
+ * not show it yet on a cluster; a topic that was never made counts as
+ * deleted), tried for a few seconds: a probe must not be left behind.
+ */
+async function deleteProbe(kafka: Kafka, probe: string): Promise<void> {
+  const link = new DirectLink(kafka);
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const error = (await link.deleteTopics([probe], 5000)).get(probe);
+        if (!error || error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return;
+      } catch {
+        // the controller did not answer: try again
+      }
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
+  } finally {
+    await link.close().catch(() => undefined);
+  }
 }
 
 async function probeGroup(kafka: Kafka, admin: Admin, topic: string, joinTimeoutMs: number): Promise<void> {

@@ -17,6 +17,10 @@ export interface TopicSpec {
   topic: string;
   /** @defaultValue 1 */
   partitions?: number;
+  /** Replicas of each partition; -1 takes the brokers' `default.replication.factor`. @defaultValue -1 */
+  replicationFactor?: number;
+  /** Topic configs, such as `{ 'min.insync.replicas': '2', 'retention.ms': '86400000' }`. @defaultValue none (the brokers' defaults) */
+  configs?: Record<string, string>;
 }
 
 export interface CreateOptions {
@@ -76,6 +80,7 @@ export class TopicAdmin {
     timeoutMs: number,
     prefix: string,
     onReady: (topic: string, leader: number) => void = () => undefined,
+    replicationFactor = -1,
   ): Promise<{ ready: Map<string, number>; failed: Map<string, FusionError> }> {
     const ready = new Map<string, number>();
     const failed = new Map<string, FusionError>();
@@ -83,7 +88,7 @@ export class TopicAdmin {
     let answers: Map<string, unknown>;
     try {
       answers = await this.direct.createTopics(
-        topics.map((topic) => ({ topic, partitions: 1, replicationFactor: -1 })),
+        topics.map((topic) => ({ topic, partitions: 1, replicationFactor })),
         timeoutMs,
       );
     } catch (e) {
@@ -152,7 +157,12 @@ export class TopicAdmin {
     const deadline = Date.now() + timeoutMs;
     try {
       await admin.createTopics({
-        topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions ?? 1, replicationFactor: -1 })),
+        topics: specs.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions ?? 1,
+          replicationFactor: s.replicationFactor ?? -1,
+          ...(s.configs && { configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })) }),
+        })),
         waitForLeaders: false,
         timeout: timeoutMs,
       });
@@ -256,8 +266,30 @@ export class TopicAdmin {
         return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
       } catch (e) {
         const delay = Math.min(50 * 2 ** attempt, 500);
-        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline)
+        // On a cluster, the broker asked may not know a topic another has just made yet.
+        const settling = (e as { retriable?: unknown }).retriable === true || errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION');
+        if (!settling || Date.now() + delay > deadline)
           throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of "${topic}"`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /**
+   * Partition 0's end offset and leader, through the direct link: kafkajs's
+   * admin would keep asking about the topic in every metadata refresh, and
+   * fail them all once it is deleted (kafkajs #1622). Tried again for a few
+   * seconds while the leader settles.
+   */
+  async endOffset(topic: string): Promise<{ leader: number; offset: string }> {
+    const deadline = Date.now() + OFFSETS_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.direct.end(topic);
+      } catch (e) {
+        const delay = Math.min(50 * 2 ** attempt, 500);
+        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline)
+          throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the end offset of "${topic}"`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -369,6 +401,40 @@ export class TopicAdmin {
     }
   }
 
+  /** Per partition of `topic`, in partition order: its leader (-1 without one). */
+  async partitionLeaders(topic: string): Promise<number[]> {
+    return (await this.partitionMetadata(topic)).map((p) => p.leader);
+  }
+
+  /** Per partition of `topic`, in partition order: how many replicas it has. */
+  async replicaCounts(topic: string): Promise<number[]> {
+    return (await this.partitionMetadata(topic)).map((p) => p.replicas.length);
+  }
+
+  private async partitionMetadata(topic: string): Promise<{ partitionId: number; leader: number; replicas: number[] }[]> {
+    const admin = await this.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return [...(topics[0]?.partitions ?? [])].sort((a, b) => a.partitionId - b.partitionId);
+    } catch (e) {
+      throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not read the metadata of "${topic}"`);
+    }
+  }
+
+  /** The values of these configs of `topic` (its own, or the brokers' defaults it takes). */
+  async topicConfigs(topic: string, names: string[]): Promise<Record<string, string>> {
+    const admin = await this.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        resources: [{ type: 2 /* TOPIC */, name: topic, configNames: names }],
+        includeSynonyms: false,
+      });
+      return Object.fromEntries((resources[0]?.configEntries ?? []).map((c) => [c.configName, c.configValue]));
+    } catch (e) {
+      throw this.failure(e, { topic: { operation: 'DescribeConfigs', resource: topic, pattern: 'literal' } }, `could not read the configs of "${topic}"`);
+    }
+  }
+
   async exists(topic: string): Promise<boolean> {
     const admin = await this.connect();
     return (await admin.listTopics()).includes(topic);
@@ -438,14 +504,20 @@ export class TopicAdmin {
     console.error(`kafka-fusion: could not delete ${topics.join(', ')}: ${(error as Error).message}`);
   };
 
-  /** Delete topics now, ignoring those that are already gone. */
+  /**
+   * Delete topics now, in one DeleteTopics answered per topic by the
+   * controller (never by one broker's view of the topic list, which on a
+   * cluster may not list a topic another broker has just made); those
+   * already gone count as deleted. Rejects with the first failure.
+   */
   async deleteNow(topics: string[], timeoutMs = 10000): Promise<void> {
     if (topics.length === 0) return;
-    // Never race the background queue on the same topic: a second delete of
-    // a topic being deleted makes kafkajs retry for seconds.
+    // Never race the background queue on the same topic.
     await this.flush();
-    await this.deleteExisting(topics, timeoutMs);
-    for (const t of topics) this.failedDeletes.delete(t);
+    const failed = await this.deleteBatch(topics, timeoutMs);
+    for (const t of topics) if (!failed.has(t)) this.failedDeletes.delete(t);
+    const [first] = failed.values();
+    if (first) throw first;
   }
 
   /**
@@ -471,19 +543,6 @@ export class TopicAdmin {
       failed.set(t, this.failure(error, { topic: { operation: 'Delete', resource: t, pattern: 'literal' } }, what([t])));
     }
     return failed;
-  }
-
-  /** The delete itself; the background queue calls it directly (it must not wait for itself). */
-  private async deleteExisting(topics: string[], timeoutMs = 10000): Promise<void> {
-    const admin = await this.connect();
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    if (present.length === 0) return;
-    try {
-      await admin.deleteTopics({ topics: present, timeout: timeoutMs });
-    } catch (e) {
-      throw this.failure(e, { topic: { operation: 'Delete', resource: present[0]!, pattern: 'literal' } }, `could not delete ${present.join(', ')}`);
-    }
   }
 
   /** Wait until every scheduled deletion has run. */

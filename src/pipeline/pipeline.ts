@@ -184,6 +184,15 @@ export class Pipeline {
     return this.transport?.callCounters.retries ?? 0;
   }
 
+  /**
+   * Messages kafkajs reported written that no partition's answer confirmed
+   * (a retry after a leader moved can skip a partition): each was sent again
+   * rather than left to wait for its deadline.
+   */
+  get resentWrites(): number {
+    return this.transport?.callCounters.resent ?? 0;
+  }
+
   /** Second and later replies to one request (same correlation id): dropped, never delivered twice. */
   get duplicateReplies(): number {
     return this.transport?.callCounters.duplicates ?? 0;

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { checkKnownOptions } from '../known-options';
 import { compileTopicRules, defaultDeadLetterTopic, EPHEMERAL_TOPIC_PREFIX, isValidTopicName, type TopicRule } from '../naming';
 import type { RetryPolicy } from '../retry';
-import { checkDuration, checkPositive, withoutUndefined } from '../validate';
+import { checkDuration, checkPositive, checkReplicationFactor, withoutUndefined } from '../validate';
 import type { ReactorOutput } from './types';
 
 /** Everything a Reactor runs on (fusion-clj's `elements`): the caller options (see CallerOptions) and its own. */
@@ -66,6 +66,13 @@ export interface ReactorOptions<T = unknown, R = unknown> extends CallerOptions 
    * @defaultValue `<mainTopic>.dlq`
    */
   deadLetterTopic?: string;
+  /**
+   * Replicas of the dead-letter topic when this Reactor creates it (-1: the
+   * brokers' `default.replication.factor`). A dead letter is the only copy of
+   * a message that could not be handled: on a cluster, give it the
+   * replication of the main topic. @defaultValue -1
+   */
+  deadLetterReplicationFactor?: number;
   /** Told the main-topic partitions this Reactor gained, after each group join. */
   onPartitionsAssigned?: (partitions: number[]) => void;
   /**
@@ -89,6 +96,7 @@ export type ResolvedReactorOptions<T, R> = Required<Omit<ReactorOptions<T, R>, O
 export const REACTOR_DEFAULTS = {
   ...CALLER_DEFAULTS,
   fromBeginning: false,
+  deadLetterReplicationFactor: -1,
   partitionsConsumedConcurrently: 1,
   perPartitionConcurrency: 1,
   drainTimeoutMs: 30000,
@@ -133,6 +141,7 @@ export function resolveReactorOptions<T, R>(options: ReactorOptions<T, R>): Reso
   resolveCallerFields(o, options);
   if (o.replyTopic !== undefined && (o.replyTopic === o.mainTopic || o.replyTopic === o.deadLetterTopic))
     throw new ConfigError('replyTopic', 'must differ from mainTopic and deadLetterTopic');
+  checkReplicationFactor('deadLetterReplicationFactor', o.deadLetterReplicationFactor);
   if (o.messageTimeoutMs !== undefined) checkDuration('messageTimeoutMs', o.messageTimeoutMs);
   for (const k of ['drainTimeoutMs', 'joinTimeoutMs', 'sessionTimeoutMs', 'fetchMaxWaitMs'] as const) checkDuration(k, o[k]);
   for (const k of ['partitionsConsumedConcurrently', 'perPartitionConcurrency'] as const) checkPositive(k, o[k]);

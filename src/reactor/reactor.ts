@@ -63,6 +63,30 @@ export class Reactor<T = unknown, R = unknown> {
     return this.responder?.repliesToGoneTopics ?? 0;
   }
 
+  /** Dependency calls made again after a transient failure, since start. */
+  get retries(): number {
+    return this.transport?.callCounters.retries ?? 0;
+  }
+
+  /**
+   * Messages kafkajs reported written that no partition's answer confirmed
+   * (a retry after a leader moved can skip a partition): each was sent again
+   * rather than left to wait for its deadline.
+   */
+  get resentWrites(): number {
+    return this.transport?.callCounters.resent ?? 0;
+  }
+
+  /** Second and later replies to one dependency call (same correlation id): dropped, never delivered twice. */
+  get duplicateReplies(): number {
+    return this.transport?.callCounters.duplicates ?? 0;
+  }
+
+  /** Replies to dependency calls nothing was waiting for (late, after a timeout, or foreign). */
+  get ignoredReplies(): number {
+    return this.transport?.callCounters.ignored ?? 0;
+  }
+
   /** Messages whose caller's deadline had passed: not started, or done but not answered (nobody was waiting). */
   get expired(): number {
     return (this.handler?.notStarted ?? 0) + (this.responder?.expired ?? 0);
@@ -139,7 +163,7 @@ export class Reactor<T = unknown, R = unknown> {
         throw new ConfigError('mainTopic', `topic "${o.mainTopic}" does not exist; create it first (e.g. ensureTopics)`);
       }
       if (!(await transport.admin.present(o.deadLetterTopic, 'Write', 'its dead-letter topic, which it may not see'))) {
-        await transport.admin.create([{ topic: o.deadLetterTopic }]);
+        await transport.admin.create([{ topic: o.deadLetterTopic, replicationFactor: o.deadLetterReplicationFactor }]);
       }
       if (!o.fromBeginning) await transport.admin.pinNewGroupAtEnd(o.groupId, o.mainTopic);
       // A Reactor that only serves never creates a return topic: no check of that right.

@@ -45,6 +45,12 @@ describe('Reactor options', () => {
       'callTimeoutMs: must be at most 2147483647 ms (about 24.8 days), got 2147483648',
     ],
     ['a fractional spareReturnTopics', { ...base, spareReturnTopics: 1.5 }, 'spareReturnTopics: must be a whole number, got 1.5'],
+    [
+      'a replication factor of 0',
+      { ...base, returnTopicReplicationFactor: 0 },
+      "returnTopicReplicationFactor: must be a whole number >= 1 (replicas per partition), or -1 for the brokers' default.replication.factor; got 0",
+    ],
+    ['a fractional dead-letter replication factor', { ...base, deadLetterReplicationFactor: 2.5 }, 'deadLetterReplicationFactor: must be a whole number >= 1'],
     ['a zero messageTimeoutMs', { ...base, messageTimeoutMs: 0 }, 'messageTimeoutMs: must be a positive number, got 0'],
     ['a bad prefix', { ...base, ephemeralTopicPrefix: 'a/b' }, 'ephemeralTopicPrefix: must be made of Kafka topic characters [a-zA-Z0-9._-]'],
     ['a subject that is not one', { ...base, subject: {} }, 'subject: must be an RxJS Subject'],

@@ -9,24 +9,27 @@ import type { TopicAdmin } from '../../src/kafka/topics';
 /** An admin whose batches take `ms` and whose every topic is ready (leader 1). */
 function standIn(ms = 5) {
   const batches: number[] = [];
+  const replicas: number[] = [];
   const admin = {
-    createBatch: async (topics: string[], _t: number, _p: string, onReady: (t: string, l: number) => void) => {
+    createBatch: async (topics: string[], _t: number, _p: string, onReady: (t: string, l: number) => void, replicationFactor: number) => {
       batches.push(topics.length);
+      replicas.push(replicationFactor);
       await new Promise((r) => setTimeout(r, ms));
       for (const t of topics) onReady(t, 1);
       return { ready: new Map(topics.map((t) => [t, 1])), failed: new Map() };
     },
   } as unknown as TopicAdmin;
-  return { admin, batches };
+  return { admin, batches, replicas };
 }
 
-function pool(admin: TopicAdmin, maxPerSecond: number, spare = 2) {
+function pool(admin: TopicAdmin, maxPerSecond: number, spare = 2, replicationFactor = -1) {
   const discarded: string[] = [];
   const p = new TopicPool(admin, {
     prefix: 'kafka-fusion.reply.',
     spare,
     maxBatch: 512,
     maxPerSecond,
+    replicationFactor,
     maxAgeMs: 60000,
     createTimeoutMs: 10000,
     own: () => undefined,
@@ -90,5 +93,14 @@ test('a cap below one topic a second still makes topics (one now, the next two s
   const { p } = pool(admin, 0.5, 0);
   const first = await p.take();
   expect(first.fromStock).toBe(false);
+  await p.close();
+});
+
+test('every batch asks for the replication factor given', async () => {
+  const { admin, replicas } = standIn();
+  const { p } = pool(admin, 0, 2, 3);
+  await Promise.all(Array.from({ length: 10 }, () => p.take()));
+  expect(replicas.length).toBeGreaterThan(0);
+  expect(replicas.every((r) => r === 3)).toBe(true);
   await p.close();
 });
