@@ -48,7 +48,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { probeBroker } from '../kafka/topic-tools';
+import { deleteTopicsByPrefix, probeBroker } from '../kafka/topic-tools';
+import { LIBRARY_TOPIC_PREFIX } from '../naming';
 import { makeCertificates, scramUsers, STORE_PASSWORD, superUsers } from './secured';
 
 const VERSION = process.env.KAFKA_VERSION ?? '3.9.2';
@@ -419,6 +420,8 @@ async function ready(state: BrokerState, nodes: NodeState[], started: number): P
     if (Date.now() > deadline) throw new Error(`the cluster counts ${r.brokers} brokers, not ${all.length}, after ${READY_TIMEOUT_MS / 1000} s`);
     await new Promise((res) => setTimeout(res, 500));
   }
+  // A probe whose deletion a restarting node could not take yet: asked of the whole cluster now.
+  await deleteTopicsByPrefix(`${LIBRARY_TOPIC_PREFIX}probe.${process.pid}.`, { brokers: addresses(all.filter((n) => alive(n.pid))) }).catch(() => undefined);
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s${all.length > 1 ? ` (${nodes.map((n) => `node ${n.id}`).join(', ')} of ${all.length})` : ''}`);
   if (SASL_SSL_PORT !== undefined) log(`SASL_SSL (SCRAM-SHA-512) on 127.0.0.1:${SASL_SSL_PORT}; its CA: ${path.join(TLS_DIR, 'ca.pem')} (KAFKA_TLS_CA_FILE)`);
 }

@@ -201,11 +201,34 @@ const METHODS: Record<number, keyof Logger> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs's logCreator: each entry to `logger`, at its level or below. */
+/** An ERROR or WARN line repeated within this long (same component, same message) is logged at debug. */
+const REPEAT_QUIET_MS = 10000;
+
+/**
+ * kafkajs's logCreator: each entry to `logger`, at its level or below. A
+ * broker that is down makes every client that knew it log a connection
+ * error per attempt (over a thousand lines in 40 s from four processes on a
+ * three-node cluster): the first of each line goes out at its level, its
+ * repeats within REPEAT_QUIET_MS at debug.
+ */
 function logTo(logger: Logger, configured: number) {
+  const lastSaid = new Map<string, number>();
+  const repeated = (namespace: string, message: string): boolean => {
+    const key = `${namespace}\u0000${message}`;
+    const now = Date.now();
+    const at = lastSaid.get(key);
+    if (at !== undefined && now - at < REPEAT_QUIET_MS) return true;
+    if (lastSaid.size >= 1000) lastSaid.clear();
+    lastSaid.set(key, now);
+    return false;
+  };
   return () =>
     ({ namespace, level: given, log }: LogEntry) => {
-      const level = given <= KafkaLogLevel.ERROR && isRetriedByKafkajs(namespace, log) ? KafkaLogLevel.DEBUG : given;
+      const loud = given <= KafkaLogLevel.WARN && given > KafkaLogLevel.NOTHING;
+      const level =
+        (given <= KafkaLogLevel.ERROR && isRetriedByKafkajs(namespace, log)) || (loud && repeated(namespace, String(log.message)))
+          ? KafkaLogLevel.DEBUG
+          : given;
       if (level > configured) return;
       // kafkajs's own `timestamp` and `logger: 'kafkajs'` say nothing a logger does not.
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };

@@ -102,6 +102,21 @@ export async function probeBroker(
 ): Promise<{ brokers: number; elapsedMs: number }> {
   const started = Date.now();
   const deadline = started + timeoutMs;
+  const left: string[] = [];
+  try {
+    return await probeUntil(connection, deadline, options, left, started);
+  } finally {
+    if (left.length > 0) await deleteLeftProbes(connection, left);
+  }
+}
+
+async function probeUntil(
+  connection: ConnectionOptions,
+  deadline: number,
+  options: ProbeOptions,
+  left: string[],
+  started: number,
+): Promise<{ brokers: number; elapsedMs: number }> {
   let last: unknown;
   while (Date.now() < deadline) {
     const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
@@ -122,11 +137,14 @@ export async function probeBroker(
       last = e;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
-      if (asked) await deleteProbe(kafka, probe);
+      if (asked && !(await deleteProbe(kafka, probe))) left.push(probe);
       await admin.disconnect().catch(() => undefined);
     }
   }
-  throw new TransportError(`Kafka at ${(connection.brokers ?? resolveConnection(connection).brokers).join(',')} did not answer within ${timeoutMs} ms`, last);
+  throw new TransportError(
+    `Kafka at ${(connection.brokers ?? resolveConnection(connection).brokers).join(',')} did not answer within ${deadline - started} ms`,
+    last,
+  );
 }
 
 /**
@@ -134,21 +152,31 @@ export async function probeBroker(
  * not show it yet on a cluster; a topic that was never made counts as
  * deleted), tried for a few seconds: a probe must not be left behind.
  */
-async function deleteProbe(kafka: Kafka, probe: string): Promise<void> {
+async function deleteProbe(kafka: Kafka, probe: string): Promise<boolean> {
   const link = new DirectLink(kafka);
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const error = (await link.deleteTopics([probe], 5000)).get(probe);
-        if (!error || error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return;
+        if (!error || error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
       } catch {
         // the controller did not answer: try again
       }
       await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
     }
+    return false;
   } finally {
     await link.close().catch(() => undefined);
   }
+}
+
+/**
+ * Delete the probe topics `probeBroker` could not delete at once, through a
+ * client of every broker it was given, for a few seconds more.
+ */
+async function deleteLeftProbes(connection: ConnectionOptions, probes: string[]): Promise<void> {
+  const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
+  for (const probe of probes) await deleteProbe(kafka, probe);
 }
 
 async function probeGroup(kafka: Kafka, admin: Admin, topic: string, joinTimeoutMs: number): Promise<void> {

@@ -8,6 +8,16 @@ import { DirectLink } from './direct';
 /** How often `create` looks for the new topics' leaders. */
 const LEADER_POLL_MS = 10;
 
+/**
+ * A batch of new topics whose leaders stop appearing for this long is given
+ * up on for the topics still waiting: a broker makes a new partition in a
+ * few ms, so a pause this long means their broker is down (on a cluster,
+ * the controller places new topics on a broker it has not fenced yet, for
+ * `broker.session.timeout.ms` after its death). The next batch is not held
+ * up behind them.
+ */
+const LEADER_STALL_MS = 5000;
+
 /** How long `offsets` tries again while a partition's leader is settling. */
 const OFFSETS_RETRY_MS = 5000;
 
@@ -103,20 +113,28 @@ export class TopicAdmin {
       else waiting.add(t);
     }
     const deadline = Date.now() + timeoutMs;
+    let progressAt = Date.now();
     let last: unknown;
     while (waiting.size > 0) {
       try {
         for (const [t, leader] of await this.direct.answering([...waiting])) {
           ready.set(t, leader);
           waiting.delete(t);
+          progressAt = Date.now();
           onReady(t, leader);
         }
       } catch (e) {
         last = e;
       }
       if (waiting.size === 0) break;
-      if (Date.now() >= deadline) {
-        const error = new TransportError(`created, but no leader answered within ${timeoutMs} ms`, last);
+      const now = Date.now();
+      if (now >= deadline || now - progressAt >= LEADER_STALL_MS) {
+        const error = new TransportError(
+          now >= deadline
+            ? `created, but no leader answered within ${timeoutMs} ms`
+            : `created, but no leader answered for ${now - progressAt} ms (is its broker down?)`,
+          last,
+        );
         for (const t of waiting) failed.set(t, error);
         break;
       }

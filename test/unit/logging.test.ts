@@ -49,3 +49,14 @@ test('a logger that throws does not break the client; a logger without the four 
     new ConfigError('connection.logger', 'must have error, warn, info and debug methods (a pino logger, or console)'),
   );
 });
+
+test('a line repeated within 10 s (a broker that is down, tried again and again) goes out once at its level, its repeats at debug', () => {
+  const { lines, log } = capture('debug');
+  for (let i = 0; i < 50; i++) log.namespace('Connection').error('Connection error: connect ECONNREFUSED 127.0.0.1:19092', { broker: '127.0.0.1:19092' });
+  log.namespace('Connection').error('Connection error: connect ECONNREFUSED 127.0.0.1:19093', { broker: '127.0.0.1:19093' });
+  expect(lines.filter(([level]) => level === 'error').map(([, , m]) => m)).toEqual([
+    'Connection error: connect ECONNREFUSED 127.0.0.1:19092',
+    'Connection error: connect ECONNREFUSED 127.0.0.1:19093',
+  ]);
+  expect(lines.filter(([level]) => level === 'debug')).toHaveLength(49);
+});
