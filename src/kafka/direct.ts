@@ -153,7 +153,14 @@ const COMMIT_RETRY_MS = 30000;
 
 function isConnectionError(e: unknown): boolean {
   const name = (e as Error | undefined)?.name ?? '';
-  return name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError' || name === 'KafkaJSRequestTimeoutError' || e instanceof TransportError;
+  return (
+    name === 'KafkaJSConnectionError' ||
+    name === 'KafkaJSConnectionClosedError' ||
+    name === 'KafkaJSRequestTimeoutError' ||
+    e instanceof TransportError ||
+    // kafkajs's broker before its connect has learnt the API versions (another caller's connect under way)
+    (e as Error | undefined)?.message === 'Broker not connected'
+  );
 }
 
 /** Add `value` to the list `key` holds in `map` (made when missing): grouping without copying a list per item. */
@@ -195,6 +202,8 @@ export class DirectLink {
   private async seed(): Promise<InternalBroker> {
     const pool = this.cluster.brokerPool;
     for (let tries = 0; ; tries++) {
+      // A connect under way: its socket is up before its API versions are known, and a request then fails.
+      await this.connecting?.catch(() => undefined);
       // A seed replaced meanwhile is not connected yet: connect that one.
       if (pool.seedBroker?.isConnected()) return pool.seedBroker;
       if (tries >= 3) throw new TransportError('could not connect to any bootstrap broker', undefined);

@@ -195,7 +195,7 @@ export class ReplyWriter {
 
   private transient(error: unknown): boolean {
     const e = error as KafkaError;
-    return TRANSIENT.has(e.type ?? '') || /Connection|Timeout/i.test(e.name ?? '');
+    return TRANSIENT.has(e.type ?? '') || /Connection|Timeout/i.test(e.name ?? '') || e.message === 'Broker not connected';
   }
 
   private remember(topic: string, leaders: Map<number, number>): void {
