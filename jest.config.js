@@ -16,5 +16,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
     },
+    // A three-node cluster of its own (test/cluster): not part of `npm test`; `npm run test:cluster` (CI runs it on Kafka 4).
+    { ...base, displayName: 'cluster', roots: ['<rootDir>/test/cluster'] },
   ],
 };

@@ -81,8 +81,7 @@ function node(svcTopic: string, orchTopic: string, mode: ReplyMode, name: string
     if (line.startsWith('ready ')) {
       ready = true;
       startMs = Number(line.slice(6));
-    }
-    else if (line.startsWith('orch ')) orch.push(Number(line.slice(5)));
+    } else if (line.startsWith('orch ')) orch.push(Number(line.slice(5)));
     else if (line.startsWith('counters ')) told(JSON.parse(line.slice(9)) as Record<string, number>);
   });
   child.on('exit', () => told({}));
