@@ -404,7 +404,8 @@ async function up(count: number): Promise<void> {
 
 /** Wait until every node of `nodes` answers and the cluster counts them all. */
 async function ready(state: BrokerState, nodes: NodeState[], started: number): Promise<void> {
-  const deadline = started + READY_TIMEOUT_MS;
+  // From now: `started` may lie before a stop and a --down-for pause.
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   const all = nodesOf(state);
   for (const n of nodes) {
     while (!(await portOpen(n.port))) {

@@ -213,8 +213,9 @@ const REPEAT_QUIET_MS = 10000;
  */
 function logTo(logger: Logger, configured: number) {
   const lastSaid = new Map<string, number>();
-  const repeated = (namespace: string, message: string): boolean => {
-    const key = `${namespace}\u0000${message}`;
+  const repeated = (namespace: string, log: LogEntry['log']): boolean => {
+    const { error, broker } = log as { error?: unknown; broker?: unknown };
+    const key = [namespace, log.message, String(error ?? ''), String(broker ?? '')].join('\u0000');
     const now = Date.now();
     const at = lastSaid.get(key);
     if (at !== undefined && now - at < REPEAT_QUIET_MS) return true;
@@ -225,10 +226,7 @@ function logTo(logger: Logger, configured: number) {
   return () =>
     ({ namespace, level: given, log }: LogEntry) => {
       const loud = given <= KafkaLogLevel.WARN && given > KafkaLogLevel.NOTHING;
-      const level =
-        (given <= KafkaLogLevel.ERROR && isRetriedByKafkajs(namespace, log)) || (loud && repeated(namespace, String(log.message)))
-          ? KafkaLogLevel.DEBUG
-          : given;
+      const level = (given <= KafkaLogLevel.ERROR && isRetriedByKafkajs(namespace, log)) || (loud && repeated(namespace, log)) ? KafkaLogLevel.DEBUG : given;
       if (level > configured) return;
       // kafkajs's own `timestamp` and `logger: 'kafkajs'` say nothing a logger does not.
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { logger?: unknown };

@@ -59,13 +59,18 @@ export class Producers {
   /**
    * kafkajs's default partitioner, made stable per message: a message keeps
    * the partition it was first given (its key's, or the round-robin pick for
-   * one without a key) through every retry.
+   * one without a key) through every retry, so that the answers tell whether
+   * it was written. A message without key or partition whose partition has
+   * lost its leader is placed again (as kafkajs would: among partitions with
+   * one); the check then follows its new partition.
    */
   private readonly stablePartitioner: ICustomPartitioner = () => {
     const pick = Partitioners.DefaultPartitioner();
     return (args) => {
       const known = this.placed.get(args.message);
-      if (known !== undefined && known < args.partitionMetadata.length) return known;
+      const free = args.message.key == null && args.message.partition == null;
+      const leaderless = () => (args.partitionMetadata.find((p) => p.partitionId === known)?.leader ?? -1) < 0;
+      if (known !== undefined && known < args.partitionMetadata.length && !(free && leaderless())) return known;
       const partition = pick(args);
       this.placed.set(args.message, partition);
       return partition;

@@ -28,9 +28,11 @@ const LOST_AFTER_MS = 10000;
 /**
  * A topic whose partition has no leader at all (the metadata says so: every
  * replica is offline, as a one-replica return topic is once the cluster has
- * fenced its dead broker) is given up after this long: its call is tried
- * again on a fresh topic, on live brokers, within its deadline. A topic
- * with other replicas gets a new leader at that same moment instead.
+ * fenced its dead broker) is given up after this long: an ephemeral call is
+ * then tried again on a fresh topic, on live brokers, within its deadline;
+ * instance mode starts reading its one topic again, which succeeds once its
+ * broker is back. A topic with other replicas gets a new leader at that
+ * same moment instead.
  */
 const LEADERLESS_LOST_MS = 2000;
 const RETRY_FIRST_MS = 20;

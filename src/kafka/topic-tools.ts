@@ -152,17 +152,18 @@ async function probeUntil(
  * not show it yet on a cluster; a topic that was never made counts as
  * deleted), tried for a few seconds: a probe must not be left behind.
  */
-async function deleteProbe(kafka: Kafka, probe: string): Promise<boolean> {
+async function deleteProbe(kafka: Kafka, probe: string, budgetMs = PROBE_DELETE_BUDGET_MS): Promise<boolean> {
   const link = new DirectLink(kafka);
+  const until = Date.now() + budgetMs;
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 5 && Date.now() < until; attempt++) {
       try {
         const error = (await link.deleteTopics([probe], 5000)).get(probe);
         if (!error || error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
       } catch {
         // the controller did not answer: try again
       }
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(200 * 2 ** attempt, until - Date.now()))));
     }
     return false;
   } finally {
@@ -176,8 +177,12 @@ async function deleteProbe(kafka: Kafka, probe: string): Promise<boolean> {
  */
 async function deleteLeftProbes(connection: ConnectionOptions, probes: string[]): Promise<void> {
   const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
-  for (const probe of probes) await deleteProbe(kafka, probe);
+  const until = Date.now() + PROBE_DELETE_BUDGET_MS;
+  for (const probe of probes) if (Date.now() < until) await deleteProbe(kafka, probe, until - Date.now());
 }
+
+/** How long one probe's deletion is tried (and all the leftovers' together, after the probe's deadline). */
+const PROBE_DELETE_BUDGET_MS = 5000;
 
 async function probeGroup(kafka: Kafka, admin: Admin, topic: string, joinTimeoutMs: number): Promise<void> {
   const consumer = new GroupConsumer(kafka, { groupId: topic, topic, fromBeginning: true, autoCommit: false, joinTimeoutMs, maxWaitTimeInMs: 100 });

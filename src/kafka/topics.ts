@@ -17,6 +17,8 @@ const LEADER_POLL_MS = 10;
  * up behind them.
  */
 const LEADER_STALL_MS = 5000;
+/** The same when not one topic of the batch has become ready (a slow controller, a fresh cluster): three times as long. */
+const LEADER_NONE_MS = 15000;
 
 /** How long `offsets` tries again while a partition's leader is settling. */
 const OFFSETS_RETRY_MS = 5000;
@@ -113,7 +115,8 @@ export class TopicAdmin {
       else waiting.add(t);
     }
     const deadline = Date.now() + timeoutMs;
-    let progressAt = Date.now();
+    const createdAt = Date.now();
+    let progressAt = createdAt;
     let last: unknown;
     while (waiting.size > 0) {
       try {
@@ -128,7 +131,8 @@ export class TopicAdmin {
       }
       if (waiting.size === 0) break;
       const now = Date.now();
-      if (now >= deadline || now - progressAt >= LEADER_STALL_MS) {
+      const stalled = ready.size > 0 ? now - progressAt >= LEADER_STALL_MS : now - createdAt >= LEADER_NONE_MS;
+      if (now >= deadline || stalled) {
         const error = new TransportError(
           now >= deadline
             ? `created, but no leader answered within ${timeoutMs} ms`

@@ -249,11 +249,12 @@ async function run(mode: ReplyMode, secondRestart: boolean, replicas: number): P
 
 test('ensureTopics takes a replication factor and topic configs', async () => {
   const topic = testName('cluster-rf');
-  await ensureTopics([{ topic, partitions: 2, replicationFactor: 3, configs: { 'min.insync.replicas': '2', 'retention.ms': '3600000' } }], connection);
+  // Values other than the cluster's defaults (3 replicas, min.insync.replicas 2, 7 days), so that a dropped option shows.
+  await ensureTopics([{ topic, partitions: 2, replicationFactor: 2, configs: { 'min.insync.replicas': '1', 'retention.ms': '3600000' } }], connection);
   const admin = topicAdmin(connection);
   try {
-    expect(await admin.replicaCounts(topic)).toEqual([3, 3]);
-    expect(await admin.topicConfigs(topic, ['min.insync.replicas', 'retention.ms'])).toEqual({ 'min.insync.replicas': '2', 'retention.ms': '3600000' });
+    expect(await admin.replicaCounts(topic)).toEqual([2, 2]);
+    expect(await admin.topicConfigs(topic, ['min.insync.replicas', 'retention.ms'])).toEqual({ 'min.insync.replicas': '1', 'retention.ms': '3600000' });
   } finally {
     await admin.deleteNow([topic]);
     await admin.close();

@@ -60,3 +60,11 @@ test('a line repeated within 10 s (a broker that is down, tried again and again)
   ]);
   expect(lines.filter(([level]) => level === 'debug')).toHaveLength(49);
 });
+
+test('the same line with another error or broker is not a repeat: it goes out at its level', () => {
+  const { lines, log } = capture();
+  log.namespace('Producer').error('Failed to send messages', { error: 'NOT_LEADER_OR_FOLLOWER', broker: '127.0.0.1:9092' });
+  log.namespace('Producer').error('Failed to send messages', { error: 'MESSAGE_TOO_LARGE', broker: '127.0.0.1:9092' });
+  log.namespace('Producer').error('Failed to send messages', { error: 'MESSAGE_TOO_LARGE', broker: '127.0.0.1:9092' });
+  expect(lines.filter(([level]) => level === 'error').map(([, f]) => f.error)).toEqual(['NOT_LEADER_OR_FOLLOWER', 'MESSAGE_TOO_LARGE']);
+});
