@@ -9,16 +9,16 @@ import { DirectLink } from './direct';
 const LEADER_POLL_MS = 10;
 
 /**
- * A batch of new topics whose leaders stop appearing for this long is given
- * up on for the topics still waiting: a broker makes a new partition in a
- * few ms, so a pause this long means their broker is down (on a cluster,
- * the controller places new topics on a broker it has not fenced yet, for
- * `broker.session.timeout.ms` after its death). The next batch is not held
- * up behind them.
+ * A batch of new topics whose leaders stop appearing for this long, after
+ * some of them came, is given up on for the topics still waiting: a broker
+ * makes a new partition in a few ms, so a pause this long means their broker
+ * is down (on a cluster, the controller places new topics on a broker it has
+ * not fenced yet, for `broker.session.timeout.ms` after its death), and the
+ * next batch is not held up behind them. A batch none of whose topics has
+ * come (a slow controller, a single broker restarting) waits its whole
+ * deadline: those topics are about to come.
  */
 const LEADER_STALL_MS = 5000;
-/** The same when not one topic of the batch has become ready (a slow controller, a fresh cluster): three times as long. */
-const LEADER_NONE_MS = 15000;
 
 /** How long `offsets` tries again while a partition's leader is settling. */
 const OFFSETS_RETRY_MS = 5000;
@@ -115,8 +115,7 @@ export class TopicAdmin {
       else waiting.add(t);
     }
     const deadline = Date.now() + timeoutMs;
-    const createdAt = Date.now();
-    let progressAt = createdAt;
+    let progressAt = Date.now();
     let last: unknown;
     while (waiting.size > 0) {
       try {
@@ -131,7 +130,7 @@ export class TopicAdmin {
       }
       if (waiting.size === 0) break;
       const now = Date.now();
-      const stalled = ready.size > 0 ? now - progressAt >= LEADER_STALL_MS : now - createdAt >= LEADER_NONE_MS;
+      const stalled = ready.size > 0 && now - progressAt >= LEADER_STALL_MS;
       if (now >= deadline || stalled) {
         const error = new TransportError(
           now >= deadline
@@ -536,7 +535,20 @@ export class TopicAdmin {
     if (topics.length === 0) return;
     // Never race the background queue on the same topic.
     await this.flush();
-    const failed = await this.deleteBatch(topics, timeoutMs);
+    // A broker just back (or a controller moving) may fail a first request: the failures are asked again,
+    // a refusal excepted, for up to `timeoutMs`.
+    const deadline = Date.now() + timeoutMs;
+    let left = topics;
+    const failed = new Map<string, FusionError>();
+    for (let attempt = 0; ; attempt++) {
+      const now = await this.deleteBatch(left, Math.max(1000, deadline - Date.now()));
+      for (const t of left) failed.delete(t);
+      for (const [t, e] of now) failed.set(t, e);
+      left = [...now].filter(([, e]) => !(e instanceof AuthorizationError)).map(([t]) => t);
+      const delay = Math.min(100 * 2 ** attempt, 2000);
+      if (left.length === 0 || Date.now() + delay >= deadline) break;
+      await new Promise((r) => setTimeout(r, delay));
+    }
     for (const t of topics) if (!failed.has(t)) this.failedDeletes.delete(t);
     const [first] = failed.values();
     if (first) throw first;

@@ -128,7 +128,8 @@ test.each([
       await admin2.close();
     }
     await sweepTopics({ connection, olderThanMs: 0 }); // so that a failure here leaves a clean broker
-    expect(left).toEqual([]);
+    const told = errors.map(String).filter((m) => /delet|return topic|created/i.test(m));
+    expect({ left, told: left.length > 0 ? told.slice(-6) : [] }).toEqual({ left: [], told: [] });
   },
   600000,
 );
