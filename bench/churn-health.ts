@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { brokersFromEnv } from '../src/kafka/client';
-import { topicAdmin } from '../src/kafka/topic-tools';
+import { listTopicsByPrefix, topicAdmin } from '../src/kafka/topic-tools';
 import { LIBRARY_TOPIC_PREFIX } from '../src/naming';
 import { Pipeline } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor } from '../src/reactor/reactor';
@@ -63,15 +63,6 @@ function brokerState(b: { pid: number; dataDir: string }): { heapMB: number; del
   };
 }
 
-async function libraryTopics(): Promise<string[]> {
-  const admin = topicAdmin(connection);
-  try {
-    return await admin.list(LIBRARY_TOPIC_PREFIX);
-  } finally {
-    await admin.close();
-  }
-}
-
 async function main(): Promise<void> {
   const broker = localBroker();
   const topic = `bench.churn-echo.${process.pid}`;
@@ -112,7 +103,7 @@ async function main(): Promise<void> {
     await a.deleteNow([topic, `${topic}.dlq`]).finally(() => a.close());
   }
   const seconds = (Date.now() - started) / 1000;
-  const left = await libraryTopics();
+  const left = await listTopicsByPrefix(LIBRARY_TOPIC_PREFIX, connection);
   const after = broker && brokerState(broker);
   // The deleted partitions are still held (their state and files) until log.segment.delete.delay.ms has passed: measure again then.
   let settled: ReturnType<typeof brokerState> | undefined;

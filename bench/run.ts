@@ -14,7 +14,7 @@ import path from 'node:path';
 import { brokersFromEnv } from '../src/kafka/client';
 import { createKafka, resolveConnection } from '../src/kafka/client';
 import { EPHEMERAL_TOPIC_PREFIX, LIBRARY_TOPIC_PREFIX, newEphemeralTopic } from '../src/naming';
-import { topicAdmin } from '../src/kafka/topic-tools';
+import { listTopicsByPrefix, topicAdmin } from '../src/kafka/topic-tools';
 import { Pipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { elements, reactor, shutdownReactor, type Reactor } from '../src/reactor/reactor';
 import type { DepsMap } from '../src/dag';
@@ -366,15 +366,6 @@ async function memory(echo: Reactor): Promise<{ requests: number; rssMB: number[
   }
 }
 
-async function libraryTopicsLeft(): Promise<string[]> {
-  const admin = topicAdmin(connection);
-  try {
-    return await admin.list(LIBRARY_TOPIC_PREFIX);
-  } finally {
-    await admin.close();
-  }
-}
-
 const fmt = (x: number) => x.toFixed(2).padStart(8);
 
 async function main(): Promise<void> {
@@ -404,7 +395,7 @@ async function main(): Promise<void> {
     await shutdownReactor(echo);
     await deleteTopics([echo.options.mainTopic, echo.options.deadLetterTopic]);
   }
-  const left = await libraryTopicsLeft();
+  const left = await listTopicsByPrefix(LIBRARY_TOPIC_PREFIX, connection);
 
   const row = (name: string) => rows.find((r) => r.name === name)!;
   const {

@@ -9,7 +9,6 @@ import { checkReplicationFactor } from '../validate';
 import { isValidTopicName, LIBRARY_TOPIC_PREFIX } from '../naming';
 import { createKafka, resolveConnection, type ConnectionOptions } from './client';
 import { GroupConsumer } from './consumer';
-import { DirectLink } from './direct';
 import { checkReachable } from './reach';
 import { TopicAdmin, type TopicSpec } from './topics';
 
@@ -59,6 +58,16 @@ export async function ensureTopics(specs: TopicSpec[], connection: ConnectionOpt
   const admin = await reachableAdmin(connection);
   try {
     await admin.create(specs);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Names of the topics starting with `prefix` (library-created ones by default), sorted: what a script or a test checks is left. */
+export async function listTopicsByPrefix(prefix: string = LIBRARY_TOPIC_PREFIX, connection: ConnectionOptions = {}): Promise<string[]> {
+  const admin = topicAdmin(connection);
+  try {
+    return await admin.list(prefix);
   } finally {
     await admin.close();
   }
@@ -137,7 +146,7 @@ async function probeUntil(
       last = e;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
-      if (asked && !(await deleteProbe(kafka, probe))) left.push(probe);
+      if (asked && !(await deleteProbes(kafka, [probe]))) left.push(probe);
       await admin.disconnect().catch(() => undefined);
     }
   }
@@ -148,26 +157,20 @@ async function probeUntil(
 }
 
 /**
- * Delete the probe topic through the controller (a broker's topic list may
- * not show it yet on a cluster; a topic that was never made counts as
- * deleted), tried for a few seconds: a probe must not be left behind.
+ * Delete probe topics through the controller (`TopicAdmin.deleteNow`: a
+ * broker's topic list may not show one yet on a cluster; a topic never made
+ * counts as deleted; transient failures asked again), within `budgetMs`:
+ * a probe must not be left behind. False when some could not be deleted.
  */
-async function deleteProbe(kafka: Kafka, probe: string, budgetMs = PROBE_DELETE_BUDGET_MS): Promise<boolean> {
-  const link = new DirectLink(kafka);
-  const until = Date.now() + budgetMs;
+async function deleteProbes(kafka: Kafka, probes: string[], budgetMs = PROBE_DELETE_BUDGET_MS): Promise<boolean> {
+  const admin = new TopicAdmin(kafka);
   try {
-    for (let attempt = 0; attempt < 5 && Date.now() < until; attempt++) {
-      try {
-        const error = (await link.deleteTopics([probe], 5000)).get(probe);
-        if (!error || error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
-      } catch {
-        // the controller did not answer: try again
-      }
-      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(200 * 2 ** attempt, until - Date.now()))));
-    }
+    await admin.deleteNow(probes, budgetMs);
+    return true;
+  } catch {
     return false;
   } finally {
-    await link.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 
@@ -177,8 +180,7 @@ async function deleteProbe(kafka: Kafka, probe: string, budgetMs = PROBE_DELETE_
  */
 async function deleteLeftProbes(connection: ConnectionOptions, probes: string[]): Promise<void> {
   const kafka = createKafka(resolveConnection({ logLevel: 'nothing', connectionTimeoutMs: 1000, requestTimeoutMs: 5000, ...connection }));
-  const until = Date.now() + PROBE_DELETE_BUDGET_MS;
-  for (const probe of probes) if (Date.now() < until) await deleteProbe(kafka, probe, until - Date.now());
+  await deleteProbes(kafka, probes);
 }
 
 /** How long one probe's deletion is tried (and all the leftovers' together, after the probe's deadline). */

@@ -277,40 +277,38 @@ export class TopicAdmin {
   /** Per partition: the earliest and next (high watermark) offsets of a topic. */
   async offsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = await this.connect();
-    // kafkajs gives up at once on anything but an unknown topic, and a topic
-    // just created can still answer "not the leader" for a moment after its
-    // leader is in the metadata (seen on the single-node test broker): try
-    // again while the error is retriable, for a few seconds.
-    const deadline = Date.now() + OFFSETS_RETRY_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
-      } catch (e) {
-        const delay = Math.min(50 * 2 ** attempt, 500);
-        // On a cluster, the broker asked may not know a topic another has just made yet.
-        const settling = (e as { retriable?: unknown }).retriable === true || errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION');
-        if (!settling || Date.now() + delay > deadline)
-          throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the offsets of "${topic}"`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    return this.whileSettling(topic, `could not fetch the offsets of "${topic}"`, async () =>
+      (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high })),
+    );
   }
 
   /**
    * Partition 0's end offset and leader, through the direct link: kafkajs's
    * admin would keep asking about the topic in every metadata refresh, and
-   * fail them all once it is deleted (kafkajs #1622). Tried again for a few
-   * seconds while the leader settles.
+   * fail them all once it is deleted (kafkajs #1622).
    */
-  async endOffset(topic: string): Promise<{ leader: number; offset: string }> {
+  endOffset(topic: string): Promise<{ leader: number; offset: string }> {
+    return this.whileSettling(topic, `could not fetch the end offset of "${topic}"`, () => this.direct.end(topic));
+  }
+
+  /**
+   * `ask` about a topic, tried again for a few seconds while its leader
+   * settles: a topic just created can still answer "not the leader" for a
+   * moment after its leader is in the metadata (seen on the single-node test
+   * broker), and on a cluster the broker asked may not know a topic another
+   * has just made. Anything else fails at once, as `message` (kafkajs gives
+   * up at once on anything but an unknown topic).
+   */
+  private async whileSettling<T>(topic: string, message: string, ask: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + OFFSETS_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.direct.end(topic);
+        return await ask();
       } catch (e) {
         const delay = Math.min(50 * 2 ** attempt, 500);
-        if ((e as { retriable?: unknown }).retriable !== true || Date.now() + delay > deadline)
-          throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, `could not fetch the end offset of "${topic}"`);
+        const settling = (e as { retriable?: unknown }).retriable === true || errorTypes(e).includes('UNKNOWN_TOPIC_OR_PARTITION');
+        if (!settling || Date.now() + delay > deadline)
+          throw this.failure(e, { topic: { operation: 'Describe', resource: topic, pattern: 'literal' } }, message);
         await new Promise((r) => setTimeout(r, delay));
       }
     }

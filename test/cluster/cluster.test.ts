@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { isFusionError } from '../../src/errors';
-import { ensureTopics, topicAdmin } from '../../src/kafka/topic-tools';
+import { ensureTopics, listTopicsByPrefix, topicAdmin } from '../../src/kafka/topic-tools';
 import { LIBRARY_TOPIC_PREFIX } from '../../src/naming';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import type { ReplyMode } from '../../src/reply-mode';
@@ -40,20 +40,16 @@ function cluster(...args: string[]): Promise<string> {
 beforeAll(() => cluster('up', '--nodes', '3'), 300000);
 afterAll(() => cluster('down'), 120000);
 
-/** Library topics (return topics, the readiness probe) on the cluster: none may be left after a test. */
-async function libraryTopics(): Promise<string[]> {
-  const admin = topicAdmin(connection);
-  try {
-    return await admin.list(LIBRARY_TOPIC_PREFIX);
-  } finally {
-    await admin.close();
-  }
-}
-
+// Library topics (return topics, the readiness probe) on the cluster: none may be left after a test.
 afterEach(async () => {
   // One broker may list a deleted topic a moment longer than the controller knows it.
-  await waitFor(async () => (await libraryTopics()).length === 0, 'no library topic left on the cluster', 30000, 250).catch(async (e: Error) => {
-    throw new Error(`${e.message}: ${(await libraryTopics()).join(', ')}`);
+  await waitFor(
+    async () => (await listTopicsByPrefix(LIBRARY_TOPIC_PREFIX, connection)).length === 0,
+    'no library topic left on the cluster',
+    30000,
+    250,
+  ).catch(async (e: Error) => {
+    throw new Error(`${e.message}: ${(await listTopicsByPrefix(LIBRARY_TOPIC_PREFIX, connection)).join(', ')}`);
   });
 }, 60000);
 

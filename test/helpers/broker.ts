@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { brokersFromEnv, type ConnectionOptions } from '../../src/kafka/client';
-import { topicAdmin } from '../../src/kafka/topic-tools';
+import { listTopicsByPrefix, topicAdmin } from '../../src/kafka/topic-tools';
 import { EPHEMERAL_TOPIC_PREFIX } from '../../src/naming';
 
 export const brokers = brokersFromEnv();
@@ -39,13 +39,8 @@ export async function deleteTopics(names: string[]): Promise<void> {
 }
 
 /** Ephemeral return topics that are on the broker now. */
-export async function ephemeralTopicsOnBroker(): Promise<string[]> {
-  const admin = topicAdmin(connection);
-  try {
-    return await admin.list(EPHEMERAL_TOPIC_PREFIX);
-  } finally {
-    await admin.close();
-  }
+export function ephemeralTopicsOnBroker(): Promise<string[]> {
+  return listTopicsByPrefix(EPHEMERAL_TOPIC_PREFIX, connection);
 }
 
 /** How many messages were ever written to a topic (sum of its partitions' high watermarks). */
